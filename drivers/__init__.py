@@ -1,0 +1,1 @@
+"""Device drivers behind one interface (imported as ``nwi.drivers``)."""

@@ -1,0 +1,126 @@
+"""The one interface every device driver implements.
+
+A driver knows nothing of the dependency graph: it receives one
+:class:`Transaction` for one device and applies it all or nothing, in the
+order gNMI SetRequest semantics give (deletes, then replaces, then updates).
+Modelled on NAPALM's small driver surface: connect, read, apply (with a dry
+run that validates without changing the device), close.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from nwi.path import GnmiPath
+
+
+class Op(enum.StrEnum):
+    DELETE = "delete"
+    REPLACE = "replace"
+    UPDATE = "update"
+
+
+#: gNMI 3.4.3: the order in which one SetRequest's operations take effect.
+OP_ORDER = {Op.DELETE: 0, Op.REPLACE: 1, Op.UPDATE: 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One operation of a transaction; ``owner`` names the object it serves."""
+
+    op: Op
+    path: GnmiPath
+    value: Any = None
+    owner: str = ""
+
+
+@dataclass
+class Transaction:
+    """All changes for one device that go out together."""
+
+    device: str
+    changes: list[Change] = field(default_factory=list)
+
+    def ordered(self) -> list[Change]:
+        return sorted(self.changes, key=lambda c: OP_ORDER[c.op])
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a driver learned on connect (for Device status)."""
+
+    reachable: bool = True
+    capabilities: tuple[str, ...] = ()
+    detail: str = ""
+
+
+class DriverError(Exception):
+    """Base of typed driver errors; messages never carry credentials."""
+
+    reason = "DeviceError"
+
+    def __init__(self, device: str, message: str) -> None:
+        super().__init__(f"{device}: {message}")
+        self.device = device
+        self.message = message
+
+
+class DeviceUnreachable(DriverError):
+    reason = "DeviceUnreachable"
+
+
+class AuthenticationFailed(DriverError):
+    reason = "AuthenticationFailed"
+
+
+class TransactionRejected(DriverError):
+    """The device refused the transaction and kept its previous state.
+
+    ``failed_owners`` names the objects whose changes the device blamed, when
+    it said so; otherwise every object of the transaction shares the failure.
+    """
+
+    reason = "TransactionRejected"
+
+    def __init__(self, device: str, message: str, failed_owners: Sequence[str] = ()) -> None:
+        super().__init__(device, message)
+        self.failed_owners = tuple(failed_owners)
+
+
+class Driver(abc.ABC):
+    """One device session. Use as a context manager or call connect/close."""
+
+    name: str
+
+    @abc.abstractmethod
+    def connect(self) -> DeviceInfo:
+        """Open the session; raise DeviceUnreachable or AuthenticationFailed."""
+
+    @abc.abstractmethod
+    def read(self, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
+        """The current JSON subtree at each path (None where nothing is configured)."""
+
+    @abc.abstractmethod
+    def apply(self, txn: Transaction, dry_run: bool = False) -> None:
+        """Apply ``txn`` atomically; with ``dry_run`` only check it. Raise TransactionRejected."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the session; safe to call twice."""
+
+    def __enter__(self) -> Driver:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""gNMI path strings: parse them into a structured path and render them back.
+
+The syntax follows the gNMI path-string convention: ``/elem/elem[key=value]``,
+an optional origin prefix (``openconfig:/interfaces``), ``\\``-escapes inside
+key values (``]``, ``=`` and ``\\`` itself) and in element names (``/``, ``[``).
+Rendering produces the canonical form, so ``render(parse(s)) == s`` for every
+canonical string and ``parse(render(p)) == p`` for every path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
+_NAME_ESCAPES = frozenset("\\/[")
+_KEY_NAME_ESCAPES = frozenset("\\=]")
+_VALUE_ESCAPES = frozenset("\\]")
+
+
+class PathError(ValueError):
+    """A path string that cannot be parsed; ``position`` points at the problem."""
+
+    def __init__(self, text: str, position: int, reason: str) -> None:
+        super().__init__(f"invalid path {text!r} at column {position + 1}: {reason}")
+        self.text = text
+        self.position = position
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PathElem:
+    """One element: a name and its list keys, in the order they were written."""
+
+    name: str
+    keys: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key_dict(self) -> dict[str, str]:
+        return dict(self.keys)
+
+    def render(self) -> str:
+        out = _escape(self.name, _NAME_ESCAPES)
+        for k, v in self.keys:
+            out += f"[{_escape(k, _KEY_NAME_ESCAPES)}={_escape(v, _VALUE_ESCAPES)}]"
+        return out
+
+
+@dataclass(frozen=True)
+class GnmiPath:
+    """A structured gNMI path: an optional origin and a tuple of elements."""
+
+    elems: tuple[PathElem, ...] = ()
+    origin: str = ""
+    _text: str = field(default="", compare=False, repr=False)
+
+    def render(self) -> str:
+        body = "/" + "/".join(e.render() for e in self.elems)
+        return f"{self.origin}:{body}" if self.origin else body
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def child(self, name: str, keys: dict[str, str] | None = None) -> GnmiPath:
+        elem = PathElem(name, tuple((keys or {}).items()))
+        return GnmiPath(self.elems + (elem,), self.origin)
+
+    def without_origin(self) -> GnmiPath:
+        return GnmiPath(self.elems)
+
+    def is_prefix_of(self, other: GnmiPath) -> bool:
+        """True when ``other`` lies in the subtree at this path (or is this path)."""
+        n = len(self.elems)
+        return self.origin == other.origin and other.elems[:n] == self.elems
+
+
+def _escape(text: str, specials: frozenset[str]) -> str:
+    return "".join("\\" + c if c in specials else c for c in text)
+
+
+def parse_path(text: str) -> GnmiPath:
+    """Parse a gNMI path string; raise :class:`PathError` naming the column at fault."""
+    if not isinstance(text, str):
+        raise PathError(repr(text), 0, "a path must be a string")
+    origin = ""
+    pos = 0
+    m = _ORIGIN.match(text)
+    if m:
+        origin = m.group(1)
+        pos = m.end() - 1
+    if pos >= len(text) or text[pos] != "/":
+        raise PathError(text, pos, "a path must start with '/' (after an optional 'origin:')")
+    pos += 1
+    elems: list[PathElem] = []
+    if pos == len(text):  # the root path "/"
+        return GnmiPath((), origin, text)
+    while True:
+        name, pos = _read_until(text, pos, "/[", "element name")
+        if not name:
+            raise PathError(text, pos, "empty element name")
+        keys: list[tuple[str, str]] = []
+        while pos < len(text) and text[pos] == "[":
+            key_start = pos + 1
+            key, pos = _read_until(text, key_start, "=]", "key name")
+            if not key:
+                raise PathError(text, key_start, "empty key name")
+            if pos >= len(text) or text[pos] != "=":
+                raise PathError(text, pos, f"key {key!r} has no '=value'")
+            value, pos = _read_until(text, pos + 1, "]", "key value")
+            if pos >= len(text):
+                raise PathError(text, pos, f"key {key!r} is not closed with ']'")
+            if any(k == key for k, _ in keys):
+                raise PathError(text, key_start, f"key {key!r} given twice")
+            keys.append((key, value))
+            pos += 1  # past ']'
+        elems.append(PathElem(name, tuple(keys)))
+        if pos == len(text):
+            break
+        if text[pos] != "/":
+            raise PathError(text, pos, f"unexpected {text[pos]!r} after element {name!r}")
+        pos += 1
+        if pos == len(text):
+            raise PathError(text, pos, "trailing '/'")
+    return GnmiPath(tuple(elems), origin, text)
+
+
+def _read_until(text: str, pos: int, stops: str, what: str) -> tuple[str, int]:
+    """Read an escaped token up to (not including) one of ``stops``."""
+    out: list[str] = []
+    while pos < len(text):
+        c = text[pos]
+        if c == "\\":
+            if pos + 1 >= len(text):
+                raise PathError(text, pos, f"dangling escape in {what}")
+            out.append(text[pos + 1])
+            pos += 2
+            continue
+        if c in stops:
+            break
+        if c == "]" or (c == "[" and what != "key value"):
+            raise PathError(text, pos, f"unexpected {c!r} in {what}")
+        out.append(c)
+        pos += 1
+    return "".join(out), pos

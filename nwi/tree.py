@@ -1,0 +1,303 @@
+"""A schema-free configuration tree with gNMI Set semantics.
+
+This is the datastore of the virtual device and of the mock gNMI server, so the
+two behave identically. Containers are dicts; lists addressed with keys in a
+path (``interface[name=eth0]``) are :class:`KeyedList` nodes whose entries are
+found by key; everything else is a leaf (JSON scalar or leaf-list).
+
+Semantics (gNMI specification, section 3.4):
+
+* ``delete`` removes the node at a path; deleting a missing path succeeds.
+* ``replace`` makes the node at a path exactly the given value; for a list
+  entry, the keys named in the path are kept as leaves of the entry.
+* ``update`` merges: containers recursively, keyed lists entry by entry,
+  leaves overwrite.
+
+No YANG is needed. Optional *list-key hints* (``{"interface": ("name",)}``)
+let a JSON array of objects merge entry by entry before any path has named
+its keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from nwi.path import GnmiPath, PathElem
+
+Json = Any
+
+
+class TreeError(ValueError):
+    """An operation the tree cannot carry out (e.g. a path through a leaf)."""
+
+
+class KeyedList:
+    """List entries indexed by their key values (in ``key_names`` order)."""
+
+    __slots__ = ("key_names", "entries")
+
+    def __init__(self, key_names: tuple[str, ...]) -> None:
+        self.key_names = key_names
+        self.entries: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def ident(self, keys: Mapping[str, Any]) -> tuple[str, ...]:
+        if set(keys) != set(self.key_names):
+            raise TreeError(f"list keyed by {list(self.key_names)} addressed with keys {sorted(keys)}")
+        return tuple(_key_text(keys[k]) for k in self.key_names)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> KeyedList:
+        new = KeyedList(self.key_names)
+        new.entries = copy.deepcopy(self.entries, memo)
+        return new
+
+
+def _key_text(value: Any) -> str:
+    """Key values in paths are strings; JSON bodies may carry numbers or bools."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class Tree:
+    """The configuration tree of one device."""
+
+    def __init__(self, root: dict[str, Any] | None = None, list_keys: Mapping[str, tuple[str, ...]] | None = None):
+        self.root: dict[str, Any] = root if root is not None else {}
+        self.list_keys = dict(list_keys or {})
+
+    # ---- reading -----------------------------------------------------------------
+    def get(self, path: GnmiPath) -> Json | None:
+        """The JSON value at ``path``, or None when nothing is there."""
+        node = self._find(path.elems)
+        return None if node is None else to_json(node)
+
+    def find(self, path: GnmiPath) -> Iterator[tuple[GnmiPath, Json]]:
+        """All (concrete path, JSON value) matches, with ``*`` allowed in names and key values."""
+        yield from self._walk(self.root, path.elems, GnmiPath((), path.origin))
+
+    def _walk(self, node: Any, elems: tuple[PathElem, ...], at: GnmiPath) -> Iterator[tuple[GnmiPath, Json]]:
+        if not elems:
+            yield at, to_json(node)
+            return
+        head, rest = elems[0], elems[1:]
+        if not isinstance(node, dict):
+            return
+        names = list(node) if head.name == "*" else [head.name]
+        for name in names:
+            if name not in node:
+                continue
+            child = node[name]
+            if not head.keys:
+                yield from self._walk(child, rest, at.child(name))
+                continue
+            child = self._as_keyed(node, name, tuple(k for k, _ in head.keys), create=False)
+            if child is None:
+                continue
+            want = head.key_dict
+            for ident, entry in child.entries.items():
+                have = dict(zip(child.key_names, ident, strict=True))
+                if set(want) != set(have):
+                    continue
+                if all(v == "*" or have[k] == v for k, v in want.items()):
+                    yield from self._walk(entry, rest, at.child(name, have))
+
+    def _find(self, elems: tuple[PathElem, ...]) -> Any:
+        node: Any = self.root
+        for elem in elems:
+            if not isinstance(node, dict) or elem.name not in node:
+                return None
+            if elem.keys:
+                lst = self._as_keyed(node, elem.name, tuple(k for k, _ in elem.keys), create=False)
+                if lst is None:
+                    return None
+                node = lst.entries.get(lst.ident(elem.key_dict))
+                if node is None:
+                    return None
+            else:
+                node = node[elem.name]
+        return node
+
+    # ---- writing -----------------------------------------------------------------
+    def delete(self, path: GnmiPath) -> None:
+        if not path.elems:
+            self.root.clear()
+            return
+        parent = self._find(path.elems[:-1])
+        last = path.elems[-1]
+        if not isinstance(parent, dict) or last.name not in parent:
+            return  # deleting what is not there succeeds (gNMI 3.4.6)
+        if not last.keys:
+            del parent[last.name]
+            return
+        lst = self._as_keyed(parent, last.name, tuple(k for k, _ in last.keys), create=False)
+        if lst is not None:
+            lst.entries.pop(lst.ident(last.key_dict), None)
+
+    def replace(self, path: GnmiPath, value: Json) -> None:
+        if not path.elems:
+            if not isinstance(value, dict):
+                raise TreeError("the root can only be replaced by an object")
+            self.root = self._from_json(value)
+            return
+        parent, last = self._parent(path)
+        self._place(parent, last, value, merge=False)
+
+    def update(self, path: GnmiPath, value: Json) -> None:
+        if not path.elems:
+            if not isinstance(value, dict):
+                raise TreeError("the root can only be updated with an object")
+            self._merge_into(self.root, value)
+            return
+        parent, last = self._parent(path)
+        self._place(parent, last, value, merge=True)
+
+    def _parent(self, path: GnmiPath) -> tuple[dict[str, Any], PathElem]:
+        node: dict[str, Any] = self.root
+        for elem in path.elems[:-1]:
+            node = self._descend(node, elem, path)
+        return node, path.elems[-1]
+
+    def _descend(self, node: dict[str, Any], elem: PathElem, path: GnmiPath) -> dict[str, Any]:
+        if elem.keys:
+            lst = self._as_keyed(node, elem.name, tuple(k for k, _ in elem.keys), create=True)
+            assert lst is not None
+            ident = lst.ident(elem.key_dict)
+            entry = lst.entries.get(ident)
+            if entry is None:
+                entry = lst.entries[ident] = dict(zip(lst.key_names, ident, strict=True))
+            return entry
+        child = node.setdefault(elem.name, {})
+        if not isinstance(child, dict):
+            raise TreeError(f"{path}: {elem.name!r} is a leaf, not a container")
+        return child
+
+    def _place(self, parent: dict[str, Any], last: PathElem, value: Json, merge: bool) -> None:
+        if last.keys:
+            if not isinstance(value, dict):
+                raise TreeError(f"list entry {last.render()!r} must be given an object")
+            lst = self._as_keyed(parent, last.name, tuple(k for k, _ in last.keys), create=True)
+            assert lst is not None
+            ident = lst.ident(last.key_dict)
+            keys = dict(zip(lst.key_names, ident, strict=True))
+            for k, v in keys.items():
+                if k in value and _key_text(value[k]) != v:
+                    raise TreeError(f"key {k!r} is {v!r} in the path but {value[k]!r} in the value")
+            entry = lst.entries.get(ident)
+            if merge and entry is not None:
+                self._merge_into(entry, value)
+            else:
+                new = self._from_json(value)
+                for k, v in keys.items():
+                    new.setdefault(k, v)
+                lst.entries[ident] = new
+            return
+        if merge and isinstance(parent.get(last.name), (dict, KeyedList)):
+            self._merge_value(parent, last.name, value)
+        else:
+            parent[last.name] = self._from_json(value, last.name)
+
+    def _merge_into(self, node: dict[str, Any], value: dict[str, Any]) -> None:
+        for k, v in value.items():
+            self._merge_value(node, k, v)
+
+    def _merge_value(self, node: dict[str, Any], name: str, value: Json) -> None:
+        current = node.get(name)
+        if isinstance(current, dict) and isinstance(value, dict):
+            self._merge_into(current, value)
+        elif isinstance(current, KeyedList) and _is_object_list(value):
+            for item in value:
+                ident = current.ident({k: item.get(k) for k in current.key_names})
+                entry = current.entries.get(ident)
+                if entry is None:
+                    current.entries[ident] = self._from_json(item)
+                else:
+                    self._merge_into(entry, item)
+        else:
+            node[name] = self._from_json(value, name)
+
+    def _as_keyed(self, node: dict[str, Any], name: str, key_names: tuple[str, ...], create: bool) -> KeyedList | None:
+        """The keyed list at ``node[name]``, converting a plain JSON list of objects."""
+        current = node.get(name)
+        if isinstance(current, KeyedList):
+            return current
+        if current is None:
+            if not create:
+                return None
+            lst = KeyedList(tuple(sorted(key_names)))
+            node[name] = lst
+            return lst
+        if _is_object_list(current) and all(all(k in e for k in key_names) for e in current):
+            lst = KeyedList(tuple(sorted(key_names)))
+            for e in current:
+                lst.entries[lst.ident({k: e[k] for k in key_names})] = e
+            node[name] = lst
+            return lst
+        raise TreeError(f"{name!r} is not a list keyed by {list(key_names)}")
+
+    def _from_json(self, value: Json, name: str | None = None) -> Any:
+        if isinstance(value, dict):
+            return {k: self._from_json(v, k) for k, v in value.items()}
+        if name is not None and name in self.list_keys and _is_object_list(value):
+            lst = KeyedList(tuple(sorted(self.list_keys[name])))
+            for item in value:
+                lst.entries[lst.ident({k: item.get(k) for k in lst.key_names})] = self._from_json(item)
+            return lst
+        return copy.deepcopy(value)
+
+    # ---- whole-tree helpers --------------------------------------------------------
+    def copy(self) -> Tree:
+        return Tree(copy.deepcopy(self.root), self.list_keys)
+
+    def to_json(self) -> dict[str, Any]:
+        result = to_json(self.root)
+        assert isinstance(result, dict)
+        return result
+
+    def dump(self) -> Json:
+        """A JSON document that :meth:`load` turns back into the same tree, list keys included."""
+        return _dump(self.root)
+
+    @classmethod
+    def load(cls, doc: Json, list_keys: Mapping[str, tuple[str, ...]] | None = None) -> Tree:
+        root = _load(doc)
+        if not isinstance(root, dict):
+            raise TreeError("a stored tree must be an object")
+        return cls(root, list_keys)
+
+
+def _is_object_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(e, dict) for e in value)
+
+
+def to_json(node: Any) -> Json:
+    if isinstance(node, dict):
+        return {k: to_json(v) for k, v in node.items()}
+    if isinstance(node, KeyedList):
+        return [to_json(e) for e in node.entries.values()]
+    return copy.deepcopy(node)
+
+
+_LIST_TAG = "@keyed-list"
+
+
+def _dump(node: Any) -> Json:
+    if isinstance(node, dict):
+        return {k: _dump(v) for k, v in node.items()}
+    if isinstance(node, KeyedList):
+        return {_LIST_TAG: list(node.key_names), "entries": [_dump(e) for e in node.entries.values()]}
+    return node
+
+
+def _load(doc: Json) -> Any:
+    if isinstance(doc, dict):
+        if _LIST_TAG in doc:
+            lst = KeyedList(tuple(doc[_LIST_TAG]))
+            for e in doc["entries"]:
+                entry = _load(e)
+                lst.entries[lst.ident({k: entry[k] for k in lst.key_names})] = entry
+            return lst
+        return {k: _load(v) for k, v in doc.items()}
+    return doc

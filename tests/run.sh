@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh machine: installs what the tests need
+# (Debian packages, Python packages, the cached kube-apiserver build), then
+# runs lint, type checks and pytest. The real peers (kube-apiserver + etcd,
+# netconfd, the UML kernel) are started by pytest fixtures in tests/harness/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(iproute2 kmod user-mode-linux netconfd yangcli openssh-server etcd-server openssl)
+missing=()
+for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+echo "== installing Python packages"
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+
+# the kube-apiserver is built once from Debian sources and cached under ~/.cache (keyed by version)
+if [ -x tests/harness/kube-apiserver.sh ]; then
+  echo "== kube-apiserver (cached build)"
+  tests/harness/kube-apiserver.sh build
+fi
+
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"
+exec .venv/bin/python -m pytest "$@"
