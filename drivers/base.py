@@ -31,12 +31,38 @@ OP_ORDER = {Op.DELETE: 0, Op.REPLACE: 1, Op.UPDATE: 2}
 
 @dataclass(frozen=True)
 class Change:
-    """One operation of a transaction; ``owner`` names the object it serves."""
+    """One operation of a transaction.
+
+    ``owner`` names the object it serves (for per-object error reports);
+    ``kind`` is that object's config kind (``nwi.kinds.CONFIG_KINDS``), which
+    gives NETCONF its XML namespaces.
+    """
 
     op: Op
     path: GnmiPath
     value: Any = None
     owner: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    """How to reach one device. Secrets are excluded from repr, so never logged."""
+
+    address: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    insecure: bool = False  # gNMI: plaintext gRPC
+    ca_cert: bytes | None = None  # PEM
+    client_cert: bytes | None = None  # PEM
+    client_key: bytes | None = field(default=None, repr=False)  # PEM
+    skip_verify: bool = False  # TLS without verifying the server certificate
+    host_key_verify: bool = True  # NETCONF/SSH
+    known_hosts: str | None = None  # NETCONF: known_hosts file (default: the user's)
+    encoding: str = "json_ietf"
+    connect_timeout: float = 10.0
+    operation_timeout: float = 30.0
 
 
 @dataclass
