@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nwi.drivers.base import DeviceInfo, Driver, Transaction, TransactionRejected
 from nwi.path import GnmiPath
@@ -39,6 +39,23 @@ def apply_changes(tree: Tree, txn: Transaction) -> Tree:
             owners = [change.owner] if change.owner else []
             raise TransactionRejected(txn.device, f"{change.op} {change.path}: {exc}", owners) from exc
     return work
+
+
+class Datastore(Protocol):
+    """Where a virtual device keeps its configuration.
+
+    The tree-backed :class:`DeviceStore` and the Linux backend (kernel state
+    through netlink) both implement it, and so the virtual driver and the mock
+    gNMI server serve either the same way.
+    """
+
+    def snapshot(self) -> Tree:
+        """The device's whole current configuration, freshly read."""
+        ...
+
+    def commit(self, txn: Transaction, dry_run: bool = False) -> None:
+        """Apply ``txn`` all or nothing (raise TransactionRejected); ``dry_run`` only checks."""
+        ...
 
 
 class DeviceStore:
@@ -72,6 +89,15 @@ class DeviceStore:
             return Tree(list_keys=self.list_keys)
         return Tree.load(doc, self.list_keys)
 
+    def snapshot(self) -> Tree:
+        return self.load()
+
+    def commit(self, txn: Transaction, dry_run: bool = False) -> None:
+        with self.locked():
+            new = apply_changes(self.load(), txn)
+            if not dry_run:
+                self.save(new)
+
     def save(self, tree: Tree) -> None:
         if self.file is None:
             self._memory = tree
@@ -82,9 +108,9 @@ class DeviceStore:
 
 
 class VirtualDriver(Driver):
-    """Driver for a virtual device backed by a :class:`DeviceStore`."""
+    """Driver for a virtual device backed by a :class:`Datastore`."""
 
-    def __init__(self, name: str, store: DeviceStore) -> None:
+    def __init__(self, name: str, store: Datastore) -> None:
         self.name = name
         self.store = store
 
@@ -92,14 +118,11 @@ class VirtualDriver(Driver):
         return DeviceInfo(reachable=True, capabilities=("nwi-virtual",))
 
     def read(self, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
-        tree = self.store.load()
+        tree = self.store.snapshot()
         return {p: tree.get(p) for p in paths}
 
     def apply(self, txn: Transaction, dry_run: bool = False) -> None:
-        with self.store.locked():
-            new = apply_changes(self.store.load(), txn)
-            if not dry_run:
-                self.store.save(new)
+        self.store.commit(txn, dry_run)
 
     def close(self) -> None:
         pass

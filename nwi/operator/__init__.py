@@ -1,0 +1,1 @@
+"""Kubernetes operator (kopf) driving the same planner and engine as the CLI."""
