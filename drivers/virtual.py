@@ -17,11 +17,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from nwi.drivers.base import DeviceInfo, Driver, Transaction, TransactionRejected
+from nwi.drivers.base import Change, DeviceInfo, Driver, Op, Transaction, TransactionRejected
+
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def apply_change(tree: Tree, change: Change) -> None:
+    """Apply one change in place (raises TreeError)."""
+    if change.op == Op.DELETE:
+        tree.delete(change.path)
+    elif change.op == Op.REPLACE:
+        tree.replace(change.path, change.value)
+    else:
+        tree.update(change.path, change.value)
 
 
 def apply_changes(tree: Tree, txn: Transaction) -> Tree:
@@ -29,12 +40,7 @@ def apply_changes(tree: Tree, txn: Transaction) -> Tree:
     work = tree.copy()
     for change in txn.ordered():
         try:
-            if change.op == "delete":
-                work.delete(change.path)
-            elif change.op == "replace":
-                work.replace(change.path, change.value)
-            else:
-                work.update(change.path, change.value)
+            apply_change(work, change)
         except TreeError as exc:
             owners = [change.owner] if change.owner else []
             raise TransactionRejected(txn.device, f"{change.op} {change.path}: {exc}", owners) from exc

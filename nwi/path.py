@@ -63,7 +63,7 @@ class GnmiPath:
 
     def child(self, name: str, keys: dict[str, str] | None = None) -> GnmiPath:
         elem = PathElem(name, tuple((keys or {}).items()))
-        return GnmiPath(self.elems + (elem,), self.origin)
+        return GnmiPath((*self.elems, elem), self.origin)
 
     def without_origin(self) -> GnmiPath:
         return GnmiPath(self.elems)

@@ -37,7 +37,7 @@ class TreeError(ValueError):
 class KeyedList:
     """List entries indexed by their key values (in ``key_names`` order)."""
 
-    __slots__ = ("key_names", "entries")
+    __slots__ = ("entries", "key_names")
 
     def __init__(self, key_names: tuple[str, ...]) -> None:
         self.key_names = key_names

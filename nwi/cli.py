@@ -1,0 +1,292 @@
+"""The standalone ``nwi`` command line.
+
+Exit codes: 0 success; 1 some objects are not Ready (failed, waiting, blocked);
+2 usage error; 3 invalid input (nothing was applied or changed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nwi import crdgen, render
+from nwi.graph import DependencyGraph
+from nwi.kinds import CONFIG_KINDS
+from nwi.loader import InvalidInput
+from nwi.model import ConfigObject
+from nwi.session import Options, Session, validate_inputs
+from nwi.status import Outcome, Phase
+
+EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="nwi",
+    help="Declarative network automation: apply config resources to devices as a dependency graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+Files = Annotated[list[Path], typer.Option("--filename", "-f", help="File or directory (repeatable).")]
+StateDir = Annotated[Path, typer.Option("--state-dir", envvar="NWI_STATE_DIR", help="Where state is kept.")]
+Namespace = Annotated[str, typer.Option("--namespace", "-n", help="Namespace for objects that name none.")]
+InventoryNs = Annotated[
+    str, typer.Option("--inventory-namespace", help="Shared namespace searched for Devices after the object's own.")
+]
+Strict = Annotated[bool, typer.Option("--strict", help="Refuse switchIDs without a Device (no virtual fallback).")]
+Credentials = Annotated[
+    Path | None, typer.Option("--credentials", envvar="NWI_CREDENTIALS", help="YAML: device name -> username/password.")
+]
+Output = Annotated[str, typer.Option("--output", "-o", help="Output format.")]
+
+
+def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, credentials: Path | None,
+             workers: int = 16) -> Options:
+    return Options(state_dir, namespace, inventory_ns, strict, credentials, workers)
+
+
+def _load(files: list[Path], opts: Options) -> Session:
+    """Validate the inputs or exit 3 with every error; nothing is touched on failure."""
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        err.print(f"[red]error:[/] no such file or directory: {', '.join(map(str, missing))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        inputs = validate_inputs(files, opts)
+    except InvalidInput as exc:
+        for e in exc.errors:
+            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"{len(exc.errors)} error(s); nothing was applied.", highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    return Session(opts, inputs)
+
+
+def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
+    """A live progress bar on a terminal; nothing when output is piped."""
+    if not err.is_terminal or total < 2:
+        return None, None
+    progress = Progress(TextColumn(f"{verb}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=True)
+    task = progress.add_task(verb, total=total)
+    return progress, task
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to check.")],
+    namespace: Namespace = "default",
+    inventory_namespace: InventoryNs = "nwi-system",
+    strict: Strict = False,
+) -> None:
+    """Check resources without contacting any device."""
+    opts = _options(Path(".nwi"), namespace, inventory_namespace, strict, None)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        err.print(f"[red]error:[/] no such file or directory: {', '.join(map(str, missing))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        inputs = validate_inputs(paths, opts)
+    except InvalidInput as exc:
+        for e in exc.errors:
+            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    print(f"valid: {len(inputs.configs)} config object(s), {len(inputs.devices)} device(s), "
+          f"{len(inputs.secrets)} secret(s)")
+
+
+@app.command()
+def plan(
+    files: Files,
+    output: Output = "text",
+    state_dir: StateDir = Path(".nwi"),
+    namespace: Namespace = "default",
+    inventory_namespace: InventoryNs = "nwi-system",
+    strict: Strict = False,
+    credentials: Credentials = None,
+) -> None:
+    """Show the order, the per-device transactions and their diffs; change nothing."""
+    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials))
+    try:
+        graph, waves, unreachable = session.plan()
+    finally:
+        session.close()
+    print(render.plan_json(graph, waves, unreachable) if output == "json" else render.plan_text(graph, waves,
+                                                                                                unreachable))
+
+
+@app.command()
+def apply(
+    files: Files,
+    output: Output = "table",
+    state_dir: StateDir = Path(".nwi"),
+    namespace: Namespace = "default",
+    inventory_namespace: InventoryNs = "nwi-system",
+    strict: Strict = False,
+    credentials: Credentials = None,
+    workers: Annotated[int, typer.Option(help="Devices worked on at once.")] = 16,
+) -> None:
+    """Apply resources to their devices in dependency order."""
+    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials, workers))
+    progress, task = _progress(len(session.inputs.configs), "applying")
+
+    def on_outcome(obj: ConfigObject, outcome: Outcome) -> None:
+        if progress is not None:
+            progress.advance(task)  # type: ignore[arg-type]
+
+    try:
+        if progress is not None:
+            with progress:
+                report = session.apply(on_outcome)
+        else:
+            report = session.apply(on_outcome)
+        results = [session.store.get(k) for k in report.order]
+    finally:
+        session.close()
+    shown = [s for s in results if s is not None]
+    if output == "json":
+        print(render.as_json(render.object_docs(shown)))
+    elif output == "yaml":
+        print(render.as_yaml(render.object_docs(shown)), end="")
+    else:
+        print(render.table(render.object_rows(shown, wide=output == "wide", show_kind=True)))
+        counts = ", ".join(f"{report.count(p)} {p}" for p in Phase if report.count(p))
+        print(f"{len(report.outcomes)} object(s): {counts}; {report.transactions} transaction(s) sent")
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_NOT_READY)
+
+
+@app.command()
+def delete(
+    files: Files,
+    state_dir: StateDir = Path(".nwi"),
+    namespace: Namespace = "default",
+    inventory_namespace: InventoryNs = "nwi-system",
+    credentials: Credentials = None,
+) -> None:
+    """Remove resources' config from their devices, dependents first (reverse graph order)."""
+    session = _load(files, _options(state_dir, namespace, inventory_namespace, False, credentials))
+    try:
+        report, unknown = session.delete()
+    finally:
+        session.close()
+    for name in unknown:
+        err.print(f"not found (never applied): {name}", highlight=False)
+    for key in report.order:
+        o = report.outcomes[key]
+        verb = "deleted" if o.phase == Phase.DELETING else str(o.phase).lower()
+        print(f"{key}: {verb}" + ("" if o.phase == Phase.DELETING else f" ({o.reason}: {o.message})"))
+    raise typer.Exit(EXIT_OK if all(o.phase == Phase.DELETING for o in report.outcomes.values()) else EXIT_NOT_READY)
+
+
+def _kind_filter(kind: str | None) -> set[str] | None:
+    if kind is None:
+        return None
+    wanted = kind.lower().split(".")[0]
+    for k in CONFIG_KINDS.values():
+        if wanted in (k.kind.lower(), k.plural, k.singular, *k.short_names):
+            return {k.kind}
+    err.print(f"[red]error:[/] unknown kind {kind!r} (known: {', '.join(CONFIG_KINDS)})", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def get(
+    kind: Annotated[str | None, typer.Argument(help="Kind, plural or short name (default: all).")] = None,
+    output: Output = "table",
+    state_dir: StateDir = Path(".nwi"),
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")] = None,
+) -> None:
+    """List objects with their status, in the order they were applied."""
+    from nwi.store import Store
+
+    kinds = _kind_filter(kind)
+    store = Store(state_dir)
+    try:
+        objs = [s for s in store.objects()
+                if (kinds is None or s.obj.key.kind in kinds)
+                and (namespace is None or s.obj.key.namespace == namespace)]
+    finally:
+        store.close()
+    objs.sort(key=lambda s: (s.seq is None, s.seq or 0, s.obj.key))
+    if output == "json":
+        print(render.as_json(render.object_docs(objs)))
+    elif output == "yaml":
+        print(render.as_yaml(render.object_docs(objs)), end="")
+    elif not objs:
+        err.print("No resources found.")
+    else:
+        print(render.table(render.object_rows(objs, wide=output == "wide", show_kind=kinds is None)))
+
+
+@app.command()
+def graph(
+    files: Files,
+    format: Annotated[str, typer.Option("--format", help="dot or mermaid.")] = "dot",
+    state_dir: StateDir = Path(".nwi"),
+    namespace: Namespace = "default",
+) -> None:
+    """Print the dependency graph (DOT or Mermaid), coloured by each object's phase."""
+    from nwi.loader import load_paths
+    from nwi.store import Store
+
+    inputs = load_paths(files, namespace)  # a graph of a broken set is still worth drawing
+    for e in inputs.errors:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+    if inputs.errors:
+        raise typer.Exit(EXIT_INVALID)
+    store = Store(state_dir)
+    try:
+        phases = {s.obj.key: str(s.status.phase) for s in store.objects()}
+    finally:
+        store.close()
+    g = DependencyGraph.build(inputs.configs)
+    for key in g.cycles:
+        phases[key] = str(Phase.FAILED)
+    edges = {k: list(v) for k, v in g.deps.items()}
+    print(render.graph_mermaid(edges, phases) if format == "mermaid" else render.graph_dot(edges, phases))
+
+
+@app.command()
+def crds(out: Annotated[Path | None, typer.Option("--out", help="Write files here instead of stdout.")] = None) -> None:
+    """Print (or write) the CustomResourceDefinitions."""
+    if out is not None:
+        for p in crdgen.write(out):
+            print(p)
+        return
+    print("---\n".join(crdgen.render(doc) for doc in crdgen.generate().values()), end="")
+
+
+def _register_optional() -> None:
+    """Commands provided by other parts of nwi, when present."""
+    try:
+        from nwi.mockgnmi.cli import mock_gnmi
+    except ImportError:
+        pass
+    else:
+        app.command("mock-gnmi")(mock_gnmi)
+    try:
+        from nwi.operator.cli import operator
+    except ImportError:
+        pass
+    else:
+        app.command("operator")(operator)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # `nwi get | head`
+        sys.stderr.close()
+
+
+if __name__ == "__main__":
+    main()
+

@@ -1,0 +1,329 @@
+"""The reconcile engine: executes the dependency graph through drivers.
+
+It knows nothing of Kubernetes. The standalone CLI and the operator both call
+:meth:`Engine.apply` / :meth:`Engine.remove` with the objects, where each one
+goes (``device_of``), a :class:`DriverPool` and a :class:`StatusSink`.
+
+Scheduling uses :class:`graphlib.TopologicalSorter` incrementally: an object is
+dispatched the moment its last dependency turns Ready (no global wave
+barrier); everything that is ready for one device at that moment goes out as
+one transaction; devices are worked on concurrently (bounded).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
+from nwi.graph import DependencyGraph, describe_cycle
+from nwi.model import ConfigObject, ObjectKey
+from nwi.planner import ObjectPlan, plan_batch
+from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
+
+log = logging.getLogger(__name__)
+
+_REASON_OF_ERROR = {
+    "DeviceUnreachable": Reason.DEVICE_UNREACHABLE,
+    "AuthenticationFailed": Reason.AUTHENTICATION_FAILED,
+    "TransactionRejected": Reason.TRANSACTION_REJECTED,
+}
+
+
+class StatusSink(Protocol):
+    """Where statuses go: the SQLite store (CLI) or the Kubernetes API (operator)."""
+
+    def previous(self, key: ObjectKey) -> ObjectStatus | None: ...
+
+    def record(self, obj: ConfigObject, status: ObjectStatus) -> None: ...
+
+
+class DriverPool:
+    """One open driver per device for a whole run (connection reuse), opened lazily.
+
+    ``factory`` builds an unconnected driver for a device id. A device that
+    failed to connect is not retried within the run: its error is re-raised.
+    """
+
+    def __init__(self, factory: Callable[[str], Driver]) -> None:
+        self._factory = factory
+        self._drivers: dict[str, Driver] = {}
+        self._failed: dict[str, DriverError] = {}
+        self._lock = threading.Lock()
+        self._device_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def get(self, device: str) -> Driver:
+        with self._lock:
+            if device in self._failed:
+                raise self._failed[device]
+            driver = self._drivers.get(device)
+            dlock = self._device_locks[device]
+        if driver is not None:
+            return driver
+        with dlock:  # connect outside the pool lock: other devices go on meanwhile
+            if device in self._drivers:
+                return self._drivers[device]
+            driver = self._factory(device)
+            try:
+                driver.connect()
+            except DriverError as exc:
+                self._failed[device] = exc
+                raise
+            self._drivers[device] = driver
+            return driver
+
+    def close(self) -> None:
+        for driver in self._drivers.values():
+            try:
+                driver.close()
+            except Exception:  # closing is best effort; the run's outcome is already known
+                log.exception("closing driver %s", driver.name)
+        self._drivers.clear()
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[ObjectKey, Outcome] = field(default_factory=dict)
+    #: keys in the order they reached their final outcome (Ready in application order)
+    order: list[ObjectKey] = field(default_factory=list)
+    transactions: int = 0  # transactions sent to devices (writes)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.phase == Phase.READY for o in self.outcomes.values())
+
+    def count(self, phase: Phase) -> int:
+        return sum(1 for o in self.outcomes.values() if o.phase == phase)
+
+
+BatchFn = Callable[[str, list[ConfigObject]], dict[ObjectKey, Outcome]]
+
+
+class Engine:
+    def __init__(
+        self,
+        pool: DriverPool,
+        sink: StatusSink,
+        max_workers: int = 16,
+        on_outcome: Callable[[ConfigObject, Outcome], None] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.sink = sink
+        self.max_workers = max_workers
+        self.on_outcome = on_outcome
+        self._txn_lock = threading.Lock()
+        self._transactions = 0
+
+    # ---- public ------------------------------------------------------------------
+    def apply(
+        self,
+        objects: Sequence[ConfigObject],
+        device_of: Mapping[ObjectKey, str],
+        external_ready: Iterable[ObjectKey] = (),
+    ) -> RunReport:
+        """Bring every object onto its device in dependency order."""
+        by_key = {o.key: o for o in objects}
+        graph = DependencyGraph.build(objects, external_ready)
+        report = RunReport()
+        for key, cycle in graph.cycles.items():
+            self._settle(report, by_key[key], device_of, Outcome(
+                Phase.FAILED, Reason.DEPENDENCY_CYCLE,
+                f"dependency cycle: {describe_cycle(cycle, key)}",
+                waiting_on=tuple(d.short(key) for d in by_key[key].depends_on if d in graph.cycles)))
+        for key, gone in graph.missing.items():
+            if key not in graph.cycles:
+                self._settle(report, by_key[key], device_of, Outcome(
+                    Phase.WAITING, Reason.DEPENDENCY_NOT_FOUND,
+                    "dependency not found: " + ", ".join(d.short(key) for d in gone),
+                    waiting_on=tuple(d.short(key) for d in gone)))
+        for key, unready in graph.blocked.items():
+            self._settle(report, by_key[key], device_of, Outcome(
+                Phase.WAITING, Reason.DEPENDENCIES_NOT_READY,
+                "waiting for " + ", ".join(d.short(key) for d in unready),
+                waiting_on=tuple(d.short(key) for d in unready)))
+        runnable = graph.runnable
+        for key in runnable:  # visible while it waits: WAITING-ON names its dependencies
+            obj = by_key[key]
+            inside = tuple(d for d in obj.depends_on if d in by_key)
+            if inside:
+                self._record(obj, device_of, Outcome(
+                    Phase.WAITING, Reason.DEPENDENCIES_NOT_READY,
+                    "waiting for " + ", ".join(d.short(key) for d in inside),
+                    waiting_on=tuple(d.short(key) for d in inside)))
+        self._run(graph, by_key, device_of, report, self._apply_batch)
+        return report
+
+    def remove(
+        self,
+        objects: Sequence[ConfigObject],
+        device_of: Mapping[ObjectKey, str],
+        dependents: Mapping[ObjectKey, Iterable[ObjectKey]],
+    ) -> RunReport:
+        """Remove objects' config from devices, dependents first.
+
+        ``dependents`` maps each object to everything that depends on it (being
+        removed or not). One whose dependents stay is Blocked and keeps its
+        config on the device, and so is everything it depends on.
+        """
+        by_key = {o.key: o for o in objects}
+        # reversed edges: an object waits for its dependents to be gone; a dependent that is
+        # not being removed is "missing" from this graph and blocks it
+        graph = DependencyGraph.from_edges({k: tuple(dependents.get(k, ())) for k in by_key})
+        report = RunReport()
+        for key in set(graph.missing) | set(graph.blocked) | set(graph.cycles):
+            waiting = graph.missing.get(key, ()) + graph.blocked.get(key, ()) + graph.cycles.get(key, ())
+            names = tuple(sorted({d.short(key) for d in waiting if d != key}))
+            self._settle(report, by_key[key], device_of, Outcome(
+                Phase.BLOCKED, Reason.HAS_DEPENDENTS,
+                "still needed by " + ", ".join(names) + "; config stays on the device",
+                waiting_on=names))
+        self._run(graph, by_key, device_of, report, self._remove_batch)
+        return report
+
+    # ---- scheduling ----------------------------------------------------------------
+    def _run(
+        self,
+        graph: DependencyGraph,
+        by_key: Mapping[ObjectKey, ConfigObject],
+        device_of: Mapping[ObjectKey, str],
+        report: RunReport,
+        batch_fn: BatchFn,
+    ) -> None:
+        ts = graph.sorter()
+        pending: dict[str, list[ConfigObject]] = defaultdict(list)
+        busy: set[str] = set()
+        futures: dict[Future[dict[ObjectKey, Outcome]], tuple[str, list[ConfigObject]]] = {}
+        self._transactions = 0
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="nwi-device") as executor:
+
+            def pump() -> None:
+                for key in ts.get_ready():
+                    pending[device_of[key]].append(by_key[key])
+                for device in list(pending):
+                    if device not in busy:
+                        batch = pending.pop(device)
+                        busy.add(device)
+                        futures[executor.submit(batch_fn, device, batch)] = (device, batch)
+
+            pump()
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    device, batch = futures.pop(fut)
+                    busy.discard(device)
+                    outcomes = fut.result()
+                    for obj in batch:
+                        self._settle(report, obj, device_of, outcomes[obj.key])
+                    ts.done(*[o.key for o in batch if outcomes[o.key].phase in (Phase.READY, Phase.DELETING)])
+                pump()
+        report.transactions = self._transactions
+        # whatever never became ready sits behind a failure
+        failed = {k for k, o in report.outcomes.items() if o.phase != Phase.READY}
+        for key, obj in by_key.items():
+            if key in report.outcomes:
+                continue
+            # in reverse mode the edges are dependents: "behind" means a dependent that stayed
+            deps = graph.deps.get(key, ())
+            culprits = tuple(d.short(key) for d in deps if d in failed)
+            self._settle(report, obj, device_of, Outcome(
+                Phase.WAITING if batch_fn == self._apply_batch else Phase.BLOCKED,
+                Reason.DEPENDENCY_FAILED if batch_fn == self._apply_batch else Reason.HAS_DEPENDENTS,
+                "not attempted: " + ", ".join(culprits) + " did not succeed",
+                waiting_on=culprits))
+            failed.add(key)
+
+    def _settle(
+        self, report: RunReport, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome
+    ) -> None:
+        report.outcomes[obj.key] = outcome
+        report.order.append(obj.key)
+        self._record(obj, device_of, outcome)
+        if self.on_outcome is not None:
+            self.on_outcome(obj, outcome)
+
+    def _record(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:
+        previous = self.sink.previous(obj.key)
+        self.sink.record(obj, derive_status(outcome, previous, obj.generation, device_of.get(obj.key, "")))
+
+    def _count_transaction(self) -> None:
+        with self._txn_lock:
+            self._transactions += 1
+
+    # ---- batches (run in worker threads) -------------------------------------------
+    def _apply_batch(self, device: str, objects: list[ConfigObject]) -> dict[ObjectKey, Outcome]:
+        try:
+            driver = self.pool.get(device)
+            current = driver.read([o.device_path for o in objects])
+        except DriverError as exc:
+            return {o.key: _device_failure(exc) for o in objects}
+        batch = plan_batch(objects, device, current)
+        outcomes: dict[ObjectKey, Outcome] = {}
+        to_write: list[tuple[ConfigObject, ObjectPlan]] = []
+        for obj, plan in zip(objects, batch.objects, strict=True):
+            previous = self.sink.previous(obj.key)
+            drifted = previous is not None and previous.applied_hash == obj.desired_hash and not plan.in_sync
+            if plan.error:
+                outcomes[obj.key] = Outcome(Phase.FAILED, Reason.TRANSACTION_REJECTED, plan.error)
+            elif plan.in_sync:
+                outcomes[obj.key] = Outcome(Phase.READY, Reason.IN_SYNC, "device holds the desired state",
+                                            applied_hash=obj.desired_hash)
+            elif drifted and obj.spec.drift_policy == "report":
+                outcomes[obj.key] = Outcome(Phase.DRIFTED, Reason.DRIFT_REPORTED,
+                                            "device differs from the desired state: " + "; ".join(plan.diff()))
+            else:
+                to_write.append((obj, plan))
+        outcomes.update(self._write(driver, device, to_write))
+        return outcomes
+
+    def _write(
+        self, driver: Driver, device: str, items: list[tuple[ConfigObject, ObjectPlan]]
+    ) -> dict[ObjectKey, Outcome]:
+        """Send one transaction for ``items``; if the device blames some of them, retry the rest once."""
+        if not items:
+            return {}
+        txn = Transaction(device, [p.change for _, p in items if p.change is not None])
+        try:
+            self._count_transaction()
+            driver.apply(txn)
+        except TransactionRejected as exc:
+            blamed = set(exc.failed_owners)
+            innocent = [(o, p) for o, p in items if str(o.key) not in blamed]
+            if blamed and innocent and len(innocent) < len(items):
+                result = {o.key: Outcome(Phase.FAILED, Reason.TRANSACTION_REJECTED, exc.message)
+                          for o, _ in items if str(o.key) in blamed}
+                result.update(self._write(driver, device, innocent))
+                return result
+            return {o.key: Outcome(Phase.FAILED, Reason.TRANSACTION_REJECTED, exc.message) for o, _ in items}
+        except DriverError as exc:
+            return {o.key: _device_failure(exc) for o, _ in items}
+        result = {}
+        for obj, plan in items:
+            previous = self.sink.previous(obj.key)
+            repaired = previous is not None and previous.applied_hash == obj.desired_hash
+            reason = Reason.DRIFT_REPAIRED if repaired else Reason.APPLIED
+            message = "drift repaired: " + "; ".join(plan.diff()) if repaired else "applied"
+            result[obj.key] = Outcome(Phase.READY, reason, message, applied_hash=obj.desired_hash, wrote=True)
+        return result
+
+    def _remove_batch(self, device: str, objects: list[ConfigObject]) -> dict[ObjectKey, Outcome]:
+        try:
+            driver = self.pool.get(device)
+            current = driver.read([o.device_path for o in objects])
+            batch = plan_batch(objects, device, current, removal=True)
+            txn = batch.transaction
+            if txn:
+                self._count_transaction()
+                driver.apply(txn)
+        except DriverError as exc:
+            return {o.key: _device_failure(exc) for o in objects}
+        return {o.key: Outcome(Phase.DELETING, Reason.REMOVED, "config removed from the device",
+                               wrote=bool(txn)) for o in objects}
+
+
+def _device_failure(exc: DriverError) -> Outcome:
+    return Outcome(Phase.FAILED, _REASON_OF_ERROR.get(exc.reason, Reason.DEVICE_ERROR), str(exc))

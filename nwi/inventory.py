@@ -1,0 +1,164 @@
+"""Device inventory: resolve ``spec.switchID`` to a Device and build its driver.
+
+Resolution (DESIGN.md): a ``Device`` named ``switchID`` in the object's own
+namespace, else in the shared inventory namespace. The standalone CLI serves an
+unresolved switchID with an implicit virtual device unless ``strict``.
+
+Credentials come from Secrets named by the Device (operator, or ``v1 Secret``
+documents among the CLI's input files), else from a credentials file or the
+environment (``NWI_USERNAME`` / ``NWI_PASSWORD``). They are passed to drivers
+in :class:`~nwi.drivers.base.ConnectionParams`, whose repr hides them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nwi.drivers.base import ConnectionParams, Driver, DriverError
+from nwi.model import ConfigObject, DeviceObject, DeviceSpec, ObjectKey, SecretObject
+
+DEFAULT_INVENTORY_NAMESPACE = "nwi-system"
+
+
+class DeviceNotFound(LookupError):
+    pass
+
+
+class CredentialsError(DriverError):
+    """A Device's Secret or credentials are missing or malformed."""
+
+    reason = "CredentialsNotFound"
+
+
+@dataclass(frozen=True)
+class ResolvedDevice:
+    """Where an object goes. ``id`` is unique per device and groups transactions."""
+
+    id: str
+    name: str
+    device: DeviceObject | None  # None: an implicit virtual device
+
+    @property
+    def spec(self) -> DeviceSpec:
+        return self.device.spec if self.device else DeviceSpec.model_validate({"driver": "virtual"})
+
+
+class Inventory:
+    def __init__(
+        self,
+        devices: Iterable[DeviceObject],
+        secrets: Iterable[SecretObject] = (),
+        inventory_namespace: str = DEFAULT_INVENTORY_NAMESPACE,
+        strict: bool = False,
+        credentials_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.devices = {d.key: d for d in devices}
+        self.secrets = {s.key: s for s in secrets}
+        self.inventory_namespace = inventory_namespace
+        self.strict = strict
+        self._file_credentials = _read_credentials_file(credentials_file) if credentials_file else {}
+        self._environ = dict(os.environ if environ is None else environ)
+        self.resolved: dict[str, ResolvedDevice] = {}
+
+    def resolve(self, obj: ConfigObject) -> ResolvedDevice:
+        switch = obj.spec.switch_id
+        for namespace in (obj.key.namespace, self.inventory_namespace):
+            dev = self.devices.get(ObjectKey("Device", namespace, switch))
+            if dev is not None:
+                rd = ResolvedDevice(f"{namespace}/{switch}", switch, dev)
+                break
+        else:
+            if self.strict:
+                raise DeviceNotFound(
+                    f"no Device {switch!r} in namespace {obj.key.namespace!r} or {self.inventory_namespace!r}"
+                )
+            backend = "linux" if obj.key.kind == "LinuxConfig" else "tree"
+            rd = ResolvedDevice(f"virtual:{backend}:{switch}", switch, None)
+        self.resolved[rd.id] = rd
+        return rd
+
+    # ---- credentials -----------------------------------------------------------------
+    def _secret(self, namespace: str, name: str) -> dict[str, str]:
+        secret = self.secrets.get(ObjectKey("Secret", namespace, name))
+        if secret is None:
+            raise CredentialsError(namespace, f"Secret {namespace}/{name} not found")
+        return secret.data
+
+    def connection_params(self, rd: ResolvedDevice) -> ConnectionParams:
+        assert rd.device is not None
+        dev, spec = rd.device, rd.device.spec
+        ns = dev.key.namespace
+        username = password = None
+        if spec.credentials_secret_ref is not None:
+            data = self._secret(ns, spec.credentials_secret_ref.name)
+            username, password = data.get("username"), data.get("password")
+        else:
+            creds = self._file_credentials.get(rd.name) or self._file_credentials.get("*") or {}
+            username = creds.get("username") or self._environ.get("NWI_USERNAME")
+            password = creds.get("password") or self._environ.get("NWI_PASSWORD")
+        ca = cert = key = None
+        if spec.tls is not None:
+            if spec.tls.ca_secret_ref is not None:
+                ca = _pem(self._secret(ns, spec.tls.ca_secret_ref.name), "ca.crt")
+            if spec.tls.client_cert_secret_ref is not None:
+                data = self._secret(ns, spec.tls.client_cert_secret_ref.name)
+                cert, key = _pem(data, "tls.crt"), _pem(data, "tls.key")
+        return ConnectionParams(
+            address=dev.address,
+            port=spec.default_port(),
+            username=username,
+            password=password,
+            insecure=spec.insecure,
+            ca_cert=ca,
+            client_cert=cert,
+            client_key=key,
+            skip_verify=bool(spec.tls and spec.tls.skip_verify),
+            host_key_verify=spec.host_key_verify,
+            encoding=spec.encoding or "json_ietf",
+            connect_timeout=spec.timeouts.connect,
+            operation_timeout=spec.timeouts.operation,
+        )
+
+    # ---- drivers -------------------------------------------------------------------
+    def driver(self, device_id: str, state_dir: Path | None) -> Driver:
+        """An unconnected driver for a resolved device."""
+        from nwi.drivers.virtual import DeviceStore, VirtualDriver
+
+        rd = self.resolved[device_id]
+        spec = rd.spec
+        if spec.driver == "virtual":
+            linux = spec.backend == "linux" or (rd.device is None and device_id.startswith("virtual:linux:"))
+            if linux:
+                from nwi.drivers.linux import LinuxDatastore
+
+                return VirtualDriver(rd.name, LinuxDatastore(rd.name))
+            return VirtualDriver(rd.name, DeviceStore(rd.name, state_dir))
+        params = self.connection_params(rd)
+        if spec.driver == "gnmi":
+            from nwi.drivers.gnmi import GnmiDriver
+
+            return GnmiDriver(rd.name, params)
+        from nwi.drivers.netconf import NetconfDriver
+
+        return NetconfDriver(rd.name, params)
+
+
+def _pem(data: Mapping[str, str], field: str) -> bytes:
+    if field not in data:
+        raise CredentialsError("tls", f"Secret has no {field!r}")
+    return data[field].encode()
+
+
+def _read_credentials_file(path: Path) -> dict[str, dict[str, Any]]:
+    """``{device-name or "*": {username, password}}`` in YAML."""
+    doc = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise CredentialsError(str(path), "must map device names (or '*') to {username, password}")
+    return doc

@@ -1,0 +1,312 @@
+"""Load resources from YAML files and directories, with errors that name file, object and field.
+
+Accepts multi-document files, ``kind: List`` documents and the legacy
+top-level ``properties`` form. ``v1 Secret`` documents are read (as ``kubectl
+apply -f`` would) but kept in memory only; ``v1 Namespace`` documents and
+kustomization files are skipped so a GitOps directory loads as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from nwi.kinds import API_VERSION, CONFIG_KINDS, DEPENDS_ON, DEVICE_KIND, GROUP
+from nwi.model import (
+    ConfigObject,
+    ConfigSpec,
+    DeviceObject,
+    DeviceSpec,
+    ObjectKey,
+    SecretObject,
+    Source,
+)
+from nwi.path import PathError, parse_path
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+SKIPPED_FILES = {"kustomization.yaml", "kustomization.yml", "Kustomization"}
+SKIPPED_CORE_KINDS = {"Namespace"}
+
+
+@dataclass(frozen=True)
+class InputError:
+    """One problem in the input, pinned to file, object and field."""
+
+    file: str
+    object: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ": ".join(p for p in (self.file, self.object, self.field) if p)
+        return f"{where}: {self.message}"
+
+
+class InvalidInput(Exception):
+    """The input set has errors; nothing may be applied."""
+
+    def __init__(self, errors: Sequence[InputError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = list(errors)
+
+
+@dataclass
+class InputSet:
+    configs: list[ConfigObject] = field(default_factory=list)
+    devices: list[DeviceObject] = field(default_factory=list)
+    secrets: list[SecretObject] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    def extend(self, other: InputSet) -> None:
+        self.configs += other.configs
+        self.devices += other.devices
+        self.secrets += other.secrets
+        self.errors += other.errors
+
+
+def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """YAML/JSON files under the given files and directories, in a stable order."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if f.is_file() and f.suffix in YAML_SUFFIXES and f.name not in SKIPPED_FILES:
+                    yield f
+        else:
+            yield p
+
+
+def load_paths(paths: Iterable[str | Path], default_namespace: str = "default") -> InputSet:
+    """Load every document under ``paths``; errors are collected, not raised."""
+    result = InputSet()
+    for f in iter_files(paths):
+        result.extend(load_file(f, default_namespace))
+    return result
+
+
+def load_file(path: Path, default_namespace: str = "default") -> InputSet:
+    result = InputSet()
+    name = str(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        result.errors.append(InputError(name, "", "", f"cannot read: {exc.strerror or exc}"))
+        return result
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        result.errors.append(InputError(name, "", "", f"malformed YAML: {where}{problem}"))
+        return result
+    for index, doc in enumerate(docs, start=1):
+        if doc is None:
+            continue
+        result.extend(load_document(doc, Source(name, index), default_namespace))
+    return result
+
+
+def load_document(doc: Any, source: Source, default_namespace: str = "default") -> InputSet:
+    """Turn one parsed document (or a ``kind: List``) into objects or errors."""
+    result = InputSet()
+    if not isinstance(doc, Mapping):
+        result.errors.append(InputError(str(source), "", "", "a document must be a mapping (an object)"))
+        return result
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    if kind == "List" and api_version == "v1":
+        items = doc.get("items")
+        if not isinstance(items, list):
+            result.errors.append(InputError(str(source), "List", "items", "must be a list"))
+            return result
+        for i, item in enumerate(items):
+            result.extend(load_document(item, Source(source.file, source.index), default_namespace)
+                          if isinstance(item, Mapping)
+                          else _error(source, "List", f"items[{i}]", "must be a mapping"))
+        return result
+    try:
+        obj = build_object(doc, source, default_namespace)
+    except InvalidInput as exc:
+        result.errors += exc.errors
+        return result
+    if isinstance(obj, ConfigObject):
+        result.configs.append(obj)
+    elif isinstance(obj, DeviceObject):
+        result.devices.append(obj)
+    elif isinstance(obj, SecretObject):
+        result.secrets.append(obj)
+    return result
+
+
+def _error(source: Source, obj: str, fld: str, msg: str) -> InputSet:
+    return InputSet(errors=[InputError(str(source), obj, fld, msg)])
+
+
+def build_object(
+    doc: Mapping[str, Any], source: Source, default_namespace: str = "default"
+) -> ConfigObject | DeviceObject | SecretObject | None:
+    """Validate one resource document; raise :class:`InvalidInput` naming every bad field."""
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    meta = doc.get("metadata")
+    src = str(source)
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInput([InputError(src, "", "kind", "missing or not a string")])
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str) or not meta.get("name"):
+        raise InvalidInput([InputError(src, kind, "metadata.name", "missing or not a string")])
+    namespace = meta.get("namespace") or default_namespace
+    if not isinstance(namespace, str):
+        raise InvalidInput([InputError(src, kind, "metadata.namespace", "must be a string")])
+    key = ObjectKey(kind, namespace, meta["name"])
+    label = f"{kind} {namespace}/{meta['name']}"
+
+    if api_version == "v1" and kind in SKIPPED_CORE_KINDS:
+        return None
+    if api_version == "v1" and kind == "Secret":
+        return SecretObject(key, _secret_data(doc, src, label), source)
+    if kind not in CONFIG_KINDS and kind != DEVICE_KIND:
+        known = ", ".join([*CONFIG_KINDS, DEVICE_KIND, "v1 Secret", "v1 List"])
+        raise InvalidInput([InputError(src, label, "kind", f"unknown kind {kind!r} (known: {known})")])
+    if api_version != API_VERSION:
+        raise InvalidInput([InputError(src, label, "apiVersion", f"{api_version!r} is not {API_VERSION!r}")])
+
+    if kind == DEVICE_KIND:
+        try:
+            return DeviceObject(key, DeviceSpec.model_validate(doc.get("spec") or {}), source)
+        except pydantic.ValidationError as exc:
+            raise InvalidInput(_pydantic_errors(exc, src, label, "spec")) from None
+    return _build_config(doc, key, api_version, source, label)
+
+
+def _build_config(
+    doc: Mapping[str, Any], key: ObjectKey, api_version: str, source: Source, label: str
+) -> ConfigObject:
+    src = str(source)
+    errors: list[InputError] = []
+    spec_doc = doc.get("spec")
+    if not isinstance(spec_doc, Mapping):
+        raise InvalidInput([InputError(src, label, "spec", "missing or not a mapping")])
+    spec_doc = dict(spec_doc)
+    top = doc.get("properties")
+    if spec_doc.get("properties") is None and top is not None:
+        if not isinstance(top, Mapping):
+            errors.append(InputError(src, label, "properties", "must be a mapping"))
+        else:
+            spec_doc["properties"] = dict(top)  # legacy form: properties beside spec
+    spec: ConfigSpec | None = None
+    try:
+        spec = ConfigSpec.model_validate(spec_doc)
+    except pydantic.ValidationError as exc:
+        errors += _pydantic_errors(exc, src, label, "spec")
+    path = None
+    if spec is not None:
+        try:
+            path = parse_path(spec.path)
+        except PathError as exc:
+            errors.append(InputError(src, label, "spec.path", str(exc)))
+    meta = doc["metadata"]
+    annotations = meta.get("annotations") or {}
+    depends_on: tuple[ObjectKey, ...] = ()
+    if not isinstance(annotations, Mapping):
+        errors.append(InputError(src, label, "metadata.annotations", "must be a mapping"))
+    elif DEPENDS_ON in annotations:
+        try:
+            depends_on = parse_depends_on(annotations[DEPENDS_ON], key, api_version)
+        except DependsOnError as exc:
+            errors.append(InputError(src, label, f"metadata.annotations[{DEPENDS_ON}]{exc.where}", exc.message))
+    generation = meta.get("generation")
+    if errors or spec is None or path is None:
+        raise InvalidInput(errors)
+    return ConfigObject(
+        key=key,
+        api_version=api_version,
+        spec=spec,
+        path=path,
+        depends_on=depends_on,
+        generation=generation if isinstance(generation, int) else None,
+        source=source,
+        uid=str(meta.get("uid") or ""),
+    )
+
+
+class DependsOnError(ValueError):
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERSION) -> tuple[ObjectKey, ...]:
+    """Parse the depends_on annotation: a JSON list of {apiVersion?, kind, name, namespace?}."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise DependsOnError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(value, list):
+        raise DependsOnError("", "must be a JSON list of references like [{\"kind\": ..., \"name\": ...}]")
+    refs: list[ObjectKey] = []
+    for i, ref in enumerate(value):
+        where = f"[{i}]"
+        if not isinstance(ref, dict):
+            raise DependsOnError(where, "a reference must be an object with kind and name")
+        unknown = set(ref) - {"apiVersion", "kind", "name", "namespace"}
+        if unknown:
+            raise DependsOnError(f"{where}.{sorted(unknown)[0]}", "unknown field in reference")
+        for fld in ("kind", "name"):
+            if not isinstance(ref.get(fld), str) or not ref[fld]:
+                raise DependsOnError(f"{where}.{fld}", "missing or not a string")
+        api_version = ref.get("apiVersion", own_api_version)
+        if not isinstance(api_version, str) or api_version.split("/")[0] != GROUP:
+            raise DependsOnError(f"{where}.apiVersion", f"{api_version!r} is not in group {GROUP}")
+        if ref["kind"] not in CONFIG_KINDS:
+            raise DependsOnError(f"{where}.kind", f"{ref['kind']!r} is not a config kind ({', '.join(CONFIG_KINDS)})")
+        namespace = ref.get("namespace", own.namespace)
+        if not isinstance(namespace, str) or not namespace:
+            raise DependsOnError(f"{where}.namespace", "must be a non-empty string")
+        dep = ObjectKey(ref["kind"], namespace, ref["name"])
+        if dep == own:
+            raise DependsOnError(where, "an object cannot depend on itself")
+        if dep not in refs:
+            refs.append(dep)
+    return tuple(refs)
+
+
+def _pydantic_errors(exc: pydantic.ValidationError, src: str, label: str, prefix: str) -> list[InputError]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append(InputError(src, label, f"{prefix}.{loc}" if loc else prefix, msg))
+    return out
+
+
+def _secret_data(doc: Mapping[str, Any], src: str, label: str) -> dict[str, str]:
+    import base64
+    import binascii
+
+    data: dict[str, str] = {}
+    raw = doc.get("data") or {}
+    if not isinstance(raw, Mapping):
+        raise InvalidInput([InputError(src, label, "data", "must be a mapping")])
+    for k, v in raw.items():
+        try:
+            data[str(k)] = base64.b64decode(str(v), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInput([InputError(src, label, f"data.{k}", "not valid base64 text")]) from None
+    string_data = doc.get("stringData") or {}
+    if not isinstance(string_data, Mapping):
+        raise InvalidInput([InputError(src, label, "stringData", "must be a mapping")])
+    data.update({str(k): str(v) for k, v in string_data.items()})
+    return data

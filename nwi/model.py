@@ -1,0 +1,187 @@
+"""The resource model: config objects, devices, references.
+
+The pydantic specs here are the single source of truth for validation and for
+the generated CRDs (``nwi.crdgen``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nwi.kinds import API_VERSION, CONFIG_KINDS, DriverName
+from nwi.path import GnmiPath, PathElem
+
+Operation = Literal["merge", "replace", "delete"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ConfigSpec(_Spec):
+    """The spec every config kind shares."""
+
+    switch_id: str = Field(
+        alias="switchID",
+        min_length=1,
+        description="Name of a Device in the object's namespace (else in the operator's namespace).",
+    )
+    path: str = Field(min_length=1, description="gNMI path with list keys, e.g. /interfaces/interface[name=eth0].")
+    operation: Operation = Field("merge", description="merge (default), replace or delete the subtree at path.")
+    properties: dict[str, Any] | None = Field(
+        None, description="The configuration subtree at path (also accepted at the top level of the object)."
+    )
+    drift_policy: Literal["repair", "report"] = Field(
+        "repair", alias="driftPolicy", description="On drift: repair the device (default) or only report it."
+    )
+
+
+class SecretRef(_Spec):
+    name: str = Field(min_length=1)
+
+
+class TlsSpec(_Spec):
+    ca_secret_ref: SecretRef | None = Field(None, alias="caSecretRef", description="Secret with ca.crt.")
+    client_cert_secret_ref: SecretRef | None = Field(
+        None, alias="clientCertSecretRef", description="Secret with tls.crt and tls.key."
+    )
+    skip_verify: bool = Field(False, alias="skipVerify", description="Do not verify the device's certificate.")
+
+
+class Timeouts(_Spec):
+    connect: float = Field(10.0, gt=0, description="Seconds to wait for a session.")
+    operation: float = Field(30.0, gt=0, description="Seconds to wait for one RPC.")
+
+
+class DeviceSpec(_Spec):
+    """Where and how to reach a device."""
+
+    address: str | None = Field(None, description="Host or IP to connect to (default: the Device's name).")
+    port: int | None = Field(None, ge=1, le=65535, description="Default 57400 (gNMI) or 830 (NETCONF).")
+    driver: DriverName = Field("gnmi", description="gnmi, netconf or virtual.")
+    backend: Literal["tree", "linux"] = Field(
+        "tree", description="virtual driver only: an in-memory tree, or Linux links in a network namespace."
+    )
+    credentials_secret_ref: SecretRef | None = Field(
+        None, alias="credentialsSecretRef", description="Secret with username and password."
+    )
+    insecure: bool = Field(False, description="gNMI: plaintext gRPC, no TLS.")
+    tls: TlsSpec | None = None
+    host_key_verify: bool = Field(True, alias="hostKeyVerify", description="NETCONF: verify the SSH host key.")
+    encoding: str | None = Field(None, description="gNMI encoding (json_ietf, json); default per kind.")
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+
+    def default_port(self) -> int:
+        return self.port or {"gnmi": 57400, "netconf": 830, "virtual": 0}[self.driver]
+
+
+@dataclass(frozen=True, order=True)
+class ObjectKey:
+    """Identity of an object: kind, namespace, name."""
+
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+    def short(self, relative_to: ObjectKey | None = None) -> str:
+        """The shortest unambiguous name as seen from ``relative_to``."""
+        if relative_to is not None and relative_to.namespace == self.namespace:
+            return self.name if relative_to.kind == self.kind else f"{self.kind}/{self.name}"
+        if relative_to is not None and relative_to.kind == self.kind:
+            return f"{self.namespace}/{self.name}"
+        return str(self)
+
+    @classmethod
+    def parse(cls, text: str) -> ObjectKey:
+        kind, namespace, name = text.split("/", 2)
+        return cls(kind, namespace, name)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an object came from, for error messages."""
+
+    file: str = "<api>"
+    index: int = 0  # document number in the file (1-based; 0 = not from a file)
+
+    def __str__(self) -> str:
+        return f"{self.file} (document {self.index})" if self.index else self.file
+
+
+@dataclass(frozen=True)
+class ConfigObject:
+    """A validated config object (any config kind)."""
+
+    key: ObjectKey
+    api_version: str
+    spec: ConfigSpec
+    path: GnmiPath
+    depends_on: tuple[ObjectKey, ...] = ()
+    generation: int | None = None
+    source: Source = field(default_factory=Source)
+    uid: str = ""
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self.spec.properties or {})
+
+    @property
+    def device_path(self) -> GnmiPath:
+        """The path on the device: the kind's root prepended where the path omits it."""
+        root = CONFIG_KINDS[self.key.kind].path_root
+        if not root or (self.path.elems and self.path.elems[0].name.split(":")[-1] == root):
+            return self.path
+        return GnmiPath((PathElem(root), *self.path.elems), self.path.origin)
+
+    @property
+    def desired_hash(self) -> str:
+        """Hash of everything that decides what goes onto the device."""
+        doc = {
+            "switchID": self.spec.switch_id,
+            "path": self.spec.path,
+            "operation": self.spec.operation,
+            "properties": self.spec.properties or {},
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+    def manifest(self) -> dict[str, Any]:
+        """A normalised document (``spec.properties`` form) to store and re-load."""
+        meta: dict[str, Any] = {"name": self.key.name, "namespace": self.key.namespace}
+        if self.depends_on:
+            refs = [{"apiVersion": API_VERSION, "kind": d.kind, "name": d.name, "namespace": d.namespace}
+                    for d in self.depends_on]
+            meta["annotations"] = {"nwi.enc.nokia.com/depends_on": json.dumps(refs)}
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.key.kind,
+            "metadata": meta,
+            "spec": self.spec.model_dump(by_alias=True, exclude_none=True),
+        }
+
+
+@dataclass(frozen=True)
+class DeviceObject:
+    key: ObjectKey
+    spec: DeviceSpec
+    source: Source = field(default_factory=Source)
+
+    @property
+    def address(self) -> str:
+        return self.spec.address or self.key.name
+
+
+@dataclass(frozen=True)
+class SecretObject:
+    """A v1 Secret from the input files; kept in memory only, never stored."""
+
+    key: ObjectKey
+    data: dict[str, str] = field(repr=False)
+    source: Source = field(default_factory=Source)

@@ -1,0 +1,187 @@
+"""The planner: desired objects + current device state -> per-device transactions with diffs.
+
+The expected result of each change is computed by applying it to a scratch
+:class:`~nwi.tree.Tree` holding the device's current subtree, so the planner
+predicts exactly what the virtual device and the mock gNMI server do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonpatch
+
+from nwi.drivers.base import Change, Op, Transaction
+from nwi.drivers.virtual import apply_change
+from nwi.model import ConfigObject, ObjectKey
+from nwi.path import GnmiPath
+from nwi.tree import Tree, TreeError
+
+_OPS = {"merge": Op.UPDATE, "replace": Op.REPLACE, "delete": Op.DELETE}
+
+
+@dataclass
+class ObjectPlan:
+    """What one object needs on its device."""
+
+    key: ObjectKey
+    device: str
+    path: GnmiPath
+    before: Any
+    after: Any
+    change: Change | None  # None: already in sync
+    error: str = ""  # the change cannot be applied to the current tree
+
+    @property
+    def in_sync(self) -> bool:
+        return self.change is None and not self.error
+
+    def diff(self) -> list[str]:
+        """Human-readable diff lines (JSON Patch between before and after)."""
+        return render_diff(self.before, self.after)
+
+
+@dataclass
+class DeviceBatch:
+    """One transaction for one device and the objects it serves."""
+
+    device: str
+    objects: list[ObjectPlan] = field(default_factory=list)
+
+    @property
+    def transaction(self) -> Transaction:
+        return Transaction(self.device, [p.change for p in self.objects if p.change is not None])
+
+
+def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str, Any]) -> Any:
+    """The subtree at ``path`` after applying the object's operation to ``before``."""
+    scratch = Tree()
+    if before is not None:
+        scratch.replace(path, before)
+    if op == "delete":
+        scratch.delete(path)
+    elif op == "replace":
+        scratch.replace(path, dict(properties))
+    else:
+        scratch.update(path, dict(properties))
+    return scratch.get(path)
+
+
+def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
+    path = obj.device_path
+    op = obj.spec.operation
+    try:
+        after = expected_after(op, path, before, obj.properties)
+    except TreeError as exc:
+        return ObjectPlan(obj.key, device, path, before, None, None, error=str(exc))
+    if same_config(before, after):
+        return ObjectPlan(obj.key, device, path, before, after, None)
+    value = None if op == "delete" else obj.properties
+    change = Change(_OPS[op], path, value, owner=str(obj.key), kind=obj.key.kind)
+    return ObjectPlan(obj.key, device, path, before, after, change)
+
+
+def plan_removal(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
+    """Removing an object's config from its device (nothing to remove for a ``delete`` object)."""
+    path = obj.device_path
+    if obj.spec.operation == "delete" or before is None:
+        return ObjectPlan(obj.key, device, path, before, before if obj.spec.operation == "delete" else None, None)
+    change = Change(Op.DELETE, path, None, owner=str(obj.key), kind=obj.key.kind)
+    return ObjectPlan(obj.key, device, path, before, None, change)
+
+
+def plan_batch(
+    objects: Sequence[ConfigObject], device: str, current: Mapping[GnmiPath, Any], removal: bool = False
+) -> DeviceBatch:
+    """One batch: each object's plan against the device's current subtrees."""
+    plan = plan_removal if removal else plan_object
+    return DeviceBatch(device, [plan(o, device, current.get(o.device_path)) for o in objects])
+
+
+def same_config(a: Any, b: Any) -> bool:
+    """Equality as a device reports it: numbers and their JSON_IETF string forms are the same value."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_config(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_config(x, y) for x, y in zip(a, b, strict=True))
+    if a == b:
+        return True
+    return _scalar_text(a) is not None and _scalar_text(a) == _scalar_text(b)
+
+
+def _scalar_text(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float, str)):
+        return str(v)
+    return None
+
+
+def render_diff(before: Any, after: Any) -> list[str]:
+    if before is None and after is None:
+        return []
+    if before is None or after is None or not isinstance(before, dict) or not isinstance(after, dict):
+        lines = []
+        if before is not None:
+            lines.append(f"- {_short(before)}")
+        if after is not None:
+            lines.append(f"+ {_short(after)}")
+        return lines
+    out = []
+    for op in jsonpatch.make_patch(before, after).patch:
+        where = op["path"] or "/"
+        if op["op"] == "add":
+            out.append(f"+ {where}: {_short(op['value'])}")
+        elif op["op"] == "remove":
+            out.append(f"- {where}")
+        elif op["op"] == "replace":
+            old = jsonpatch.JsonPointer(op["path"]).resolve(before)
+            out.append(f"~ {where}: {_short(old)} -> {_short(op['value'])}")
+        else:  # move/copy: jsonpatch optimisations, shown as what they are
+            out.append(f"~ {op['op']} {op.get('from')} -> {where}")
+    return out
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    import json
+
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def simulate_waves(
+    waves: Iterable[Sequence[ConfigObject]],
+    device_of: Mapping[ObjectKey, str],
+    read: Mapping[str, Mapping[GnmiPath, Any]],
+    removal: bool = False,
+) -> list[list[DeviceBatch]]:
+    """Plan every wave against a scratch copy of each device, updated as earlier waves would change it.
+
+    ``read`` holds, per device, the current subtree at every path the objects use.
+    """
+    scratch: dict[str, Tree] = {}
+    for device, subtrees in read.items():
+        t = scratch[device] = Tree()
+        for path, value in sorted(subtrees.items(), key=lambda kv: len(kv[0].elems)):
+            if value is not None:
+                t.replace(path, value)
+    out: list[list[DeviceBatch]] = []
+    for wave in waves:
+        by_device: dict[str, list[ConfigObject]] = {}
+        for obj in wave:
+            by_device.setdefault(device_of[obj.key], []).append(obj)
+        batches = []
+        for device, objs in sorted(by_device.items()):
+            t = scratch.setdefault(device, Tree())
+            batch = plan_batch(objs, device, {o.device_path: t.get(o.device_path) for o in objs}, removal)
+            for p in batch.objects:
+                if p.change is not None:
+                    try:
+                        apply_change(t, p.change)
+                    except TreeError as exc:
+                        p.error = str(exc)
+            batches.append(batch)
+        out.append(batches)
+    return out

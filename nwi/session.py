@@ -1,0 +1,177 @@
+"""One CLI run's working set: validated inputs, state, inventory, drivers and the engine.
+
+Everything the standalone commands share lives here so that ``nwi/cli.py``
+only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nwi.drivers.base import DriverError
+from nwi.engine import DriverPool, Engine, RunReport
+from nwi.graph import DependencyGraph, describe_cycle
+from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory
+from nwi.loader import InputError, InputSet, InvalidInput, load_paths
+from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject
+from nwi.planner import DeviceBatch, simulate_waves
+from nwi.status import Outcome, Phase
+from nwi.store import Store
+
+
+@dataclass
+class Options:
+    state_dir: Path = Path(".nwi")
+    namespace: str = "default"
+    inventory_namespace: str = DEFAULT_INVENTORY_NAMESPACE
+    strict: bool = False
+    credentials_file: Path | None = None
+    workers: int = 16
+
+
+def validate_inputs(paths: Sequence[str | Path], opts: Options) -> InputSet:
+    """Load and check a whole input set; raise :class:`InvalidInput` listing every problem."""
+    inputs = load_paths(paths, opts.namespace)
+    errors = list(inputs.errors)
+    seen: dict[ObjectKey, str] = {}
+    everything: list[ConfigObject | DeviceObject | SecretObject] = [*inputs.configs, *inputs.devices, *inputs.secrets]
+    for obj in everything:
+        if obj.key in seen:
+            errors.append(InputError(str(obj.source), f"{obj.key.kind} {obj.key.namespace}/{obj.key.name}",
+                                     "metadata.name", f"duplicate object: also defined in {seen[obj.key]}"))
+        else:
+            seen[obj.key] = str(obj.source)
+    graph = DependencyGraph.build(inputs.configs, external=())
+    by_key = {o.key: o for o in inputs.configs}
+    for key, cycle in sorted(graph.cycles.items()):
+        errors.append(InputError(str(by_key[key].source), f"{key.kind} {key.namespace}/{key.name}",
+                                 "metadata.annotations[nwi.enc.nokia.com/depends_on]",
+                                 f"dependency cycle: {describe_cycle(cycle)}"))
+    errors += _check_properties(inputs.configs)
+    if opts.strict:
+        inventory = Inventory(inputs.devices, inputs.secrets, opts.inventory_namespace, strict=True)
+        for obj in inputs.configs:
+            try:
+                inventory.resolve(obj)
+            except DeviceNotFound as exc:
+                errors.append(InputError(str(obj.source), f"{obj.key.kind} {obj.key.namespace}/{obj.key.name}",
+                                         "spec.switchID", str(exc)))
+    if errors:
+        raise InvalidInput(errors)
+    return inputs
+
+
+def _check_properties(configs: Sequence[ConfigObject]) -> list[InputError]:
+    """Kind-specific property checks that must pass before anything is applied."""
+    errors: list[InputError] = []
+    linux = [o for o in configs if o.key.kind == "LinuxConfig"]
+    if not linux:
+        return errors
+    try:
+        from nwi.drivers.linux import validate_linux_properties
+    except ImportError:
+        return errors
+    for obj in linux:
+        for message in validate_linux_properties(obj.path, obj.properties):
+            errors.append(InputError(str(obj.source), f"{obj.key.kind} {obj.key.namespace}/{obj.key.name}",
+                                     "spec.properties", message))
+    return errors
+
+
+@dataclass
+class Session:
+    """State and machinery for one command."""
+
+    opts: Options
+    inputs: InputSet = field(default_factory=InputSet)
+    store: Store = field(init=False)
+    inventory: Inventory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.opts.state_dir)
+        devices = {d.key: d for d in self.store.devices()}
+        devices.update({d.key: d for d in self.inputs.devices})
+        self.inventory = Inventory(
+            devices.values(), self.inputs.secrets, self.opts.inventory_namespace, self.opts.strict,
+            self.opts.credentials_file)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def device_map(self, objects: Sequence[ConfigObject]) -> dict[ObjectKey, str]:
+        return {o.key: self.inventory.resolve(o).id for o in objects}
+
+    def pool(self) -> DriverPool:
+        return DriverPool(lambda device_id: self.inventory.driver(device_id, self.opts.state_dir))
+
+    # ---- commands ----------------------------------------------------------------------
+    def apply(self, on_outcome: Callable[[ConfigObject, Outcome], None] | None = None) -> RunReport:
+        self.store.put_devices(self.inputs.devices)
+        objects = [self.store.with_generation(o) for o in self.inputs.configs]
+        in_input = {o.key for o in objects}
+        external = [s.obj.key for s in self.store.objects()
+                    if s.obj.key not in in_input and s.status.phase == Phase.READY]
+        pool = self.pool()
+        try:
+            engine = Engine(pool, self.store, self.opts.workers, on_outcome)
+            return engine.apply(objects, self.device_map(objects), external)
+        finally:
+            pool.close()
+            self.store.flush()
+
+    def delete(self, on_outcome: Callable[[ConfigObject, Outcome], None] | None = None) -> tuple[RunReport, list[str]]:
+        """Remove the input objects (as last applied) from their devices, dependents first."""
+        targets = []
+        unknown = []
+        for obj in self.inputs.configs:
+            stored = self.store.get(obj.key)
+            if stored is None:
+                unknown.append(str(obj.key))
+            else:
+                targets.append(stored.obj)
+        dependents: dict[ObjectKey, list[ObjectKey]] = defaultdict(list)
+        for stored in self.store.objects():
+            for dep in stored.obj.depends_on:
+                dependents[dep].append(stored.obj.key)
+        pool = self.pool()
+        try:
+            engine = Engine(pool, self.store, self.opts.workers, on_outcome)
+            report = engine.remove(targets, self.device_map(targets), dependents)
+        finally:
+            pool.close()
+        for key, outcome in report.outcomes.items():
+            if outcome.phase == Phase.DELETING:
+                self.store.forget(key)  # config is off the device: release the object
+        self.store.flush()
+        return report, unknown
+
+    def plan(self) -> tuple[DependencyGraph, list[list[DeviceBatch]], dict[str, str]]:
+        """A dry run: order, per-device transactions and diffs; reads devices, writes nothing."""
+        objects = self.inputs.configs
+        in_input = {o.key for o in objects}
+        external = [s.obj.key for s in self.store.objects()
+                    if s.obj.key not in in_input and s.status.phase == Phase.READY]
+        graph = DependencyGraph.build(objects, external)
+        device_of = self.device_map(objects)
+        by_key = {o.key: o for o in objects}
+        paths: dict[str, list[Any]] = defaultdict(list)
+        for o in objects:
+            paths[device_of[o.key]].append(o.device_path)
+        reads: dict[str, dict[Any, Any]] = {}
+        unreachable: dict[str, str] = {}
+        pool = self.pool()
+        try:
+            for device, ps in paths.items():
+                try:
+                    reads[device] = pool.get(device).read(ps)
+                except (DriverError, CredentialsError) as exc:
+                    unreachable[device] = str(exc)
+                    reads[device] = {}
+        finally:
+            pool.close()
+        waves = [[by_key[k] for k in wave] for wave in graph.waves()]
+        return graph, simulate_waves(waves, device_of, reads), unreachable

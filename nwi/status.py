@@ -1,0 +1,194 @@
+"""Status of a config object, in the shape the CRD's status subresource has.
+
+Conditions follow the kstatus convention (``Ready`` with ``observedGeneration``)
+so Flux and Argo CD health checks understand them. The four conditions are
+always derived from one :class:`Outcome`, so they cannot contradict the phase.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class Phase(enum.StrEnum):
+    PENDING = "Pending"
+    WAITING = "Waiting"
+    APPLYING = "Applying"
+    READY = "Ready"
+    FAILED = "Failed"
+    DRIFTED = "Drifted"
+    DELETING = "Deleting"
+    BLOCKED = "Blocked"
+
+
+class Reason(enum.StrEnum):
+    APPLIED = "Applied"
+    IN_SYNC = "InSync"
+    DRIFT_REPAIRED = "DriftRepaired"
+    DRIFT_REPORTED = "DriftDetected"
+    DEPENDENCY_CYCLE = "DependencyCycle"
+    DEPENDENCY_NOT_FOUND = "DependencyNotFound"
+    DEPENDENCIES_NOT_READY = "DependenciesNotReady"
+    DEPENDENCY_FAILED = "DependencyFailed"
+    HAS_DEPENDENTS = "HasDependents"
+    PROGRESSING = "Progressing"
+    INVALID = "InvalidSpec"
+    DEVICE_NOT_FOUND = "DeviceNotFound"
+    DEVICE_UNREACHABLE = "DeviceUnreachable"
+    AUTHENTICATION_FAILED = "AuthenticationFailed"
+    TRANSACTION_REJECTED = "TransactionRejected"
+    DEVICE_ERROR = "DeviceError"
+    REMOVED = "Removed"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one object, from which its whole status follows."""
+
+    phase: Phase
+    reason: Reason
+    message: str = ""
+    waiting_on: tuple[str, ...] = ()
+    applied_hash: str | None = None  # set when the device holds the desired state
+    wrote: bool = False  # a write went to the device for this object
+
+
+@dataclass
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str = ""
+    last_transition_time: str = field(default_factory=now)
+    observed_generation: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "type": self.type,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "lastTransitionTime": self.last_transition_time,
+        }
+        if self.observed_generation is not None:
+            d["observedGeneration"] = self.observed_generation
+        return d
+
+
+@dataclass
+class ObjectStatus:
+    phase: Phase = Phase.PENDING
+    reason: str = ""
+    message: str = ""
+    conditions: list[Condition] = field(default_factory=list)
+    observed_generation: int | None = None
+    applied_hash: str | None = None
+    waiting_on: list[str] = field(default_factory=list)
+    device: str = ""
+    last_applied_time: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "phase": str(self.phase),
+            "reason": self.reason,
+            "message": self.message,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "waitingOn": list(self.waiting_on),
+            "device": self.device,
+        }
+        if self.observed_generation is not None:
+            d["observedGeneration"] = self.observed_generation
+        if self.applied_hash:
+            d["appliedHash"] = self.applied_hash
+        if self.last_applied_time:
+            d["lastAppliedTime"] = self.last_applied_time
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> ObjectStatus:
+        if not d:
+            return cls()
+        conds = [
+            Condition(
+                c.get("type", ""),
+                c.get("status", "Unknown"),
+                c.get("reason", ""),
+                c.get("message", ""),
+                c.get("lastTransitionTime", ""),
+                c.get("observedGeneration"),
+            )
+            for c in d.get("conditions") or []
+        ]
+        try:
+            phase = Phase(d.get("phase", "Pending"))
+        except ValueError:
+            phase = Phase.PENDING
+        return cls(
+            phase=phase,
+            reason=d.get("reason", ""),
+            message=d.get("message", ""),
+            conditions=conds,
+            observed_generation=d.get("observedGeneration"),
+            applied_hash=d.get("appliedHash"),
+            waiting_on=list(d.get("waitingOn") or []),
+            device=d.get("device", ""),
+            last_applied_time=d.get("lastAppliedTime"),
+        )
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
+_WAITING_REASONS = {
+    Reason.DEPENDENCY_NOT_FOUND,
+    Reason.DEPENDENCIES_NOT_READY,
+    Reason.DEPENDENCY_FAILED,
+    Reason.DEPENDENCY_CYCLE,
+}
+
+
+def derive_status(
+    outcome: Outcome, previous: ObjectStatus | None, generation: int | None, device: str
+) -> ObjectStatus:
+    """The full status for ``outcome``; transition times move only when a condition changes."""
+    prev = previous or ObjectStatus()
+    ready = outcome.phase == Phase.READY
+    deps_ok = outcome.reason not in _WAITING_REASONS and outcome.phase not in (Phase.WAITING,)
+    applied_hash = outcome.applied_hash if outcome.applied_hash is not None else prev.applied_hash
+    if outcome.phase == Phase.DRIFTED:
+        in_sync, sync_reason = False, outcome.reason
+    elif ready:
+        in_sync, sync_reason = True, Reason.IN_SYNC
+    else:
+        in_sync, sync_reason = False, outcome.reason
+    applied = ready or outcome.phase == Phase.DRIFTED
+    wanted = [
+        ("Ready", ready, outcome.reason),
+        ("DependenciesReady", deps_ok, Reason.IN_SYNC if deps_ok else outcome.reason),
+        ("Applied", applied, Reason.APPLIED if applied else outcome.reason),
+        ("InSync", in_sync, sync_reason),
+    ]
+    conditions = []
+    for type_, ok, reason in wanted:
+        status = "True" if ok else "False"
+        old = prev.condition(type_)
+        since = old.last_transition_time if old and old.status == status else now()
+        conditions.append(Condition(type_, status, str(reason), outcome.message, since, generation))
+    return ObjectStatus(
+        phase=outcome.phase,
+        reason=str(outcome.reason),
+        message=outcome.message,
+        conditions=conditions,
+        observed_generation=generation,
+        applied_hash=applied_hash,
+        waiting_on=list(outcome.waiting_on),
+        device=device,
+        last_applied_time=now() if outcome.wrote else prev.last_applied_time,
+    )

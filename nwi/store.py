@@ -1,0 +1,154 @@
+"""The standalone CLI's state: objects, devices and statuses in an embedded SQLite file.
+
+Only desired state and status are kept; secrets never are (``Device``
+documents hold references to Secrets, and Secrets are not stored).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nwi.loader import build_object
+from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
+from nwi.status import ObjectStatus, now
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    desired_hash TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    status TEXT,
+    created TEXT NOT NULL,
+    seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS devices (
+    key TEXT PRIMARY KEY,
+    manifest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
+"""
+
+
+@dataclass
+class StoredObject:
+    obj: ConfigObject
+    status: ObjectStatus
+    created: str
+    seq: int | None
+
+
+class Store:
+    """SQLite-backed state. One instance per CLI run; thread-safe for the engine's workers."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(state_dir / "state.db", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._cache: dict[ObjectKey, StoredObject] = {}
+        self._dirty: set[ObjectKey] = set()
+        self._load()
+        self._seq = max((s.seq or 0 for s in self._cache.values()), default=0)
+
+    def _load(self) -> None:
+        for row in self._db.execute("SELECT manifest, generation, status, created, seq FROM objects"):
+            manifest, generation, status, created, seq = row
+            doc = json.loads(manifest)
+            doc.setdefault("metadata", {})["generation"] = generation
+            obj = build_object(doc, Source("<state>"))
+            assert isinstance(obj, ConfigObject)
+            self._cache[obj.key] = StoredObject(obj, ObjectStatus.from_dict(json.loads(status or "null")), created, seq)
+
+    # ---- objects -------------------------------------------------------------------
+    def objects(self) -> list[StoredObject]:
+        return list(self._cache.values())
+
+    def get(self, key: ObjectKey) -> StoredObject | None:
+        return self._cache.get(key)
+
+    def with_generation(self, obj: ConfigObject) -> ConfigObject:
+        """``obj`` with its generation: +1 whenever its desired state changed (like metadata.generation)."""
+        from dataclasses import replace
+
+        stored = self._cache.get(obj.key)
+        if stored is None:
+            return replace(obj, generation=1)
+        gen = stored.obj.generation or 1
+        return replace(obj, generation=gen if stored.obj.desired_hash == obj.desired_hash else gen + 1)
+
+    # StatusSink
+    def previous(self, key: ObjectKey) -> ObjectStatus | None:
+        stored = self._cache.get(key)
+        return stored.status if stored else None
+
+    def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
+        with self._lock:
+            stored = self._cache.get(obj.key)
+            seq = stored.seq if stored else None
+            written = status.last_applied_time != (stored.status.last_applied_time if stored else None)
+            if written or (seq is None and status.phase == "Ready"):
+                self._seq += 1  # application order, for `nwi get`
+                seq = self._seq
+            self._cache[obj.key] = StoredObject(obj, status, stored.created if stored else now(), seq)
+            self._dirty.add(obj.key)
+
+    def forget(self, key: ObjectKey) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+            self._dirty.add(key)
+
+    def flush(self) -> None:
+        """Write every change since the last flush in one SQLite transaction."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            rows = [(k, self._cache.get(k)) for k in dirty]
+        with self._db:
+            self._db.execute("BEGIN")
+            for key, stored in rows:
+                if stored is None:
+                    self._db.execute("DELETE FROM objects WHERE key = ?", (str(key),))
+                    continue
+                o = stored.obj
+                self._db.execute(
+                    "INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (str(key), key.kind, key.namespace, key.name, json.dumps(o.manifest()), o.desired_hash,
+                     o.generation or 1, json.dumps(stored.status.to_dict()), stored.created, stored.seq),
+                )
+
+    # ---- devices -------------------------------------------------------------------
+    def devices(self) -> list[DeviceObject]:
+        out = []
+        for (manifest,) in self._db.execute("SELECT manifest FROM devices"):
+            dev = build_object(json.loads(manifest), Source("<state>"))
+            assert isinstance(dev, DeviceObject)
+            out.append(dev)
+        return out
+
+    def put_devices(self, devices: list[DeviceObject]) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            for d in devices:
+                manifest: dict[str, Any] = {
+                    "apiVersion": "nwi.enc.nokia.com/v1alpha2",
+                    "kind": "Device",
+                    "metadata": {"name": d.key.name, "namespace": d.key.namespace},
+                    "spec": d.spec.model_dump(by_alias=True, exclude_none=True),
+                }
+                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (str(d.key), json.dumps(manifest)))
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    def __iter__(self) -> Iterator[StoredObject]:
+        return iter(self.objects())
