@@ -138,7 +138,7 @@ class Inventory:
             if linux:
                 from nwi.drivers.linux import LinuxDatastore
 
-                return VirtualDriver(rd.name, LinuxDatastore(rd.name))
+                return VirtualDriver(rd.name, LinuxDatastore.for_device(rd.name))
             return VirtualDriver(rd.name, DeviceStore(rd.name, state_dir))
         params = self.connection_params(rd)
         if spec.driver == "gnmi":
