@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nwi import crdgen, render
@@ -32,6 +33,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+
+
+def error(message: str) -> None:
+    """One error line on stderr; the text is never read as rich markup (paths contain brackets)."""
+    err.print("[red]error:[/] " + escape(message), highlight=False, soft_wrap=True)
 
 Files = Annotated[list[Path], typer.Option("--filename", "-f", help="File or directory (repeatable).")]
 StateDir = Annotated[Path, typer.Option("--state-dir", envvar="NWI_STATE_DIR", help="Where state is kept.")]
@@ -55,13 +61,13 @@ def _load(files: list[Path], opts: Options) -> Session:
     """Validate the inputs or exit 3 with every error; nothing is touched on failure."""
     missing = [f for f in files if not f.exists()]
     if missing:
-        err.print(f"[red]error:[/] no such file or directory: {', '.join(map(str, missing))}", highlight=False)
+        error(f"no such file or directory: {', '.join(map(str, missing))}")
         raise typer.Exit(EXIT_INVALID)
     try:
         inputs = validate_inputs(files, opts)
     except InvalidInput as exc:
         for e in exc.errors:
-            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+            error(f"{e}")
         err.print(f"{len(exc.errors)} error(s); nothing was applied.", highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
     return Session(opts, inputs)
@@ -88,13 +94,13 @@ def validate(
     opts = _options(Path(".nwi"), namespace, inventory_namespace, strict, None)
     missing = [p for p in paths if not p.exists()]
     if missing:
-        err.print(f"[red]error:[/] no such file or directory: {', '.join(map(str, missing))}", highlight=False)
+        error(f"no such file or directory: {', '.join(map(str, missing))}")
         raise typer.Exit(EXIT_INVALID)
     try:
         inputs = validate_inputs(paths, opts)
     except InvalidInput as exc:
         for e in exc.errors:
-            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+            error(f"{e}")
         raise typer.Exit(EXIT_INVALID) from None
     print(f"valid: {len(inputs.configs)} config object(s), {len(inputs.devices)} device(s), "
           f"{len(inputs.secrets)} secret(s)")
@@ -190,7 +196,7 @@ def _kind_filter(kind: str | None) -> set[str] | None:
     for k in CONFIG_KINDS.values():
         if wanted in (k.kind.lower(), k.plural, k.singular, *k.short_names):
             return {k.kind}
-    err.print(f"[red]error:[/] unknown kind {kind!r} (known: {', '.join(CONFIG_KINDS)})", highlight=False)
+    error(f"unknown kind {kind!r} (known: {', '.join(CONFIG_KINDS)})")
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -236,7 +242,7 @@ def graph(
 
     inputs = load_paths(files, namespace)  # a graph of a broken set is still worth drawing
     for e in inputs.errors:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        error(f"{e}")
     if inputs.errors:
         raise typer.Exit(EXIT_INVALID)
     store = Store(state_dir)

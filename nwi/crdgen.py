@@ -152,7 +152,7 @@ def _crd(kind: str, plural: str, short_names: list[str], description: str, spec:
     }
 
 
-CONFIG_COLUMNS = [
+CONFIG_COLUMNS: list[dict[str, Any]] = [
     {"name": "Switch", "type": "string", "jsonPath": ".spec.switchID"},
     {"name": "Path", "type": "string", "jsonPath": ".spec.path"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
@@ -162,7 +162,7 @@ CONFIG_COLUMNS = [
     {"name": "Applied", "type": "string", "jsonPath": ".status.appliedHash", "priority": 1},
 ]
 
-DEVICE_COLUMNS = [
+DEVICE_COLUMNS: list[dict[str, Any]] = [
     {"name": "Address", "type": "string", "jsonPath": ".spec.address"},
     {"name": "Port", "type": "integer", "jsonPath": ".spec.port"},
     {"name": "Driver", "type": "string", "jsonPath": ".spec.driver"},

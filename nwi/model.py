@@ -74,7 +74,7 @@ class DeviceSpec(_Spec):
     tls: TlsSpec | None = None
     host_key_verify: bool = Field(True, alias="hostKeyVerify", description="NETCONF: verify the SSH host key.")
     encoding: str | None = Field(None, description="gNMI encoding (json_ietf, json); default per kind.")
-    timeouts: Timeouts = Field(default_factory=Timeouts)
+    timeouts: Timeouts = Field(default_factory=lambda: Timeouts.model_validate({}))
 
     def default_port(self) -> int:
         return self.port or {"gnmi": 57400, "netconf": 830, "virtual": 0}[self.driver]

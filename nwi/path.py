@@ -2,7 +2,7 @@
 
 The syntax follows the gNMI path-string convention: ``/elem/elem[key=value]``,
 an optional origin prefix (``openconfig:/interfaces``), ``\\``-escapes inside
-key values (``]``, ``=`` and ``\\`` itself) and in element names (``/``, ``[``).
+key values (``]``, ``=`` and ``\\`` itself) and in names (``/``, ``[``, ``]``).
 Rendering produces the canonical form, so ``render(parse(s)) == s`` for every
 canonical string and ``parse(render(p)) == p`` for every path.
 """
@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 _ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
-_NAME_ESCAPES = frozenset("\\/[")
-_KEY_NAME_ESCAPES = frozenset("\\=]")
+_NAME_ESCAPES = frozenset("\\/[]")
+_KEY_NAME_ESCAPES = frozenset("\\=[]")
 _VALUE_ESCAPES = frozenset("\\]")
 
 

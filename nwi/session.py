@@ -50,7 +50,7 @@ def validate_inputs(paths: Sequence[str | Path], opts: Options) -> InputSet:
     for key, cycle in sorted(graph.cycles.items()):
         errors.append(InputError(str(by_key[key].source), f"{key.kind} {key.namespace}/{key.name}",
                                  "metadata.annotations[nwi.enc.nokia.com/depends_on]",
-                                 f"dependency cycle: {describe_cycle(cycle)}"))
+                                 f"dependency cycle: {describe_cycle(cycle, key)}"))
     errors += _check_properties(inputs.configs)
     if opts.strict:
         inventory = Inventory(inputs.devices, inputs.secrets, opts.inventory_namespace, strict=True)

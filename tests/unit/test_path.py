@@ -1,0 +1,110 @@
+"""gNMI path strings: parse, render back identically, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nwi.path import GnmiPath, PathElem, PathError, parse_path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/",
+        "/interfaces",
+        "/interfaces/interface[name=eth0]/config",
+        "/service/vpls[service-name=vpls-01]",
+        "/port[port-id=1/1/1]/ethernet",
+        "/a[k1=v1][k2=v2]/b",
+        "openconfig:/interfaces/interface[name=Ethernet1]",
+        "ietf-interfaces:/interfaces",
+        "/ietf-interfaces:interfaces/interface[name=eth0]",
+        r"/x[name=a\]b]",
+        r"/x[name=back\\slash]",
+        "/x[name=a=b]",
+        "/x[name=]",
+        "/x[name=with space]",
+    ],
+)
+def test_canonical_strings_render_back_identically(text: str) -> None:
+    assert parse_path(text).render() == text
+
+
+def test_structure() -> None:
+    p = parse_path("openconfig:/interfaces/interface[name=eth0]/config")
+    assert p.origin == "openconfig"
+    assert p.elems == (PathElem("interfaces"), PathElem("interface", (("name", "eth0"),)), PathElem("config"))
+
+
+def test_escaped_bracket_and_equals_in_values() -> None:
+    p = parse_path(r"/x[name=a\]b\=c]")
+    assert p.elems[0].key_dict == {"name": "a]b=c"}
+    # `=` needs no escape in a value; the canonical form drops it
+    assert p.render() == r"/x[name=a\]b=c]"
+
+
+def test_slash_inside_key_value_is_not_a_separator() -> None:
+    p = parse_path("/port[port-id=1/1/1]/ethernet")
+    assert [e.name for e in p.elems] == ["port", "ethernet"]
+    assert p.elems[0].key_dict == {"port-id": "1/1/1"}
+
+
+def test_module_prefix_is_not_an_origin() -> None:
+    p = parse_path("/ietf-interfaces:interfaces")
+    assert p.origin == ""
+    assert p.elems[0].name == "ietf-interfaces:interfaces"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "must start with '/'"),
+        ("interfaces", "must start with '/'"),
+        ("/interfaces/", "trailing '/'"),
+        ("//x", "empty element name"),
+        ("/x[name=eth0", "not closed"),
+        ("/x[=eth0]", "empty key name"),
+        ("/x[name]", "has no '=value'"),
+        ("/x[a=1][a=2]", "given twice"),
+        ("/x]", "unexpected ']'"),
+        ("/x[a=1]y", "unexpected 'y'"),
+        ("/x\\", "dangling escape"),
+    ],
+)
+def test_errors_name_the_problem(text: str, reason: str) -> None:
+    with pytest.raises(PathError) as info:
+        parse_path(text)
+    assert reason in str(info.value)
+
+
+_chars = st.characters(blacklist_categories=("Cs",))
+names = st.text(_chars, min_size=1, max_size=8)
+values = st.text(_chars, max_size=8)
+elems = st.builds(
+    lambda n, ks: PathElem(n, tuple(dict(ks).items())),
+    names,
+    st.lists(st.tuples(names, values), max_size=3),
+)
+paths = st.builds(
+    lambda es, origin: GnmiPath(tuple(es), origin),
+    st.lists(elems, max_size=5),
+    st.sampled_from(["", "openconfig", "ietf-interfaces", "rfc7951"]),
+)
+
+
+@given(paths)
+def test_round_trip_structured(p: GnmiPath) -> None:
+    text = p.render()
+    assert parse_path(text) == p
+    assert parse_path(text).render() == text
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_text_parses_or_fails_cleanly(text: str) -> None:
+    try:
+        p = parse_path(text)
+    except PathError:
+        return
+    assert parse_path(p.render()) == p
