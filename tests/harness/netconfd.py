@@ -1,0 +1,105 @@
+"""A real NETCONF server for tests: yuma123 ``netconfd`` behind a private sshd on 127.0.0.1.
+
+Like controller-runtime's envtest: tests get a running server on a free port
+in a temporary directory and it is gone afterwards. The processes are started
+and stopped by ``netconfd.sh`` next to this file (also usable by hand, see the
+README), which records their PIDs; nothing else is ever killed. Nothing is
+installed here: ``tests/run.sh`` installs netconfd, yangcli and openssh-server.
+When they are missing (or we are not root, which creating the SSH account
+needs), :func:`unavailable` says why and the tests skip with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+SCRIPT = Path(__file__).with_name("netconfd.sh")
+USERNAME = "ncuser"
+PASSWORD = "ncpass"
+_BINARIES = ("/usr/sbin/netconfd", "/usr/sbin/netconf-subsystem", "/usr/sbin/sshd")
+
+
+def unavailable() -> str | None:
+    """Why a server cannot be started here (None when it can)."""
+    missing = [b for b in _BINARIES if not os.access(b, os.X_OK)]
+    if missing:
+        return f"netconfd harness: {', '.join(missing)} not installed (tests/run.sh installs netconfd, openssh-server)"
+    for tool in ("setpriv", "ssh-keygen", "ss", "useradd", "chpasswd"):
+        if shutil.which(tool) is None:
+            return f"netconfd harness: {tool} not found"
+    if os.geteuid() != 0:
+        return "netconfd harness: needs root to create the SSH account netconfd is reached with"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class NetconfServer:
+    """One netconfd + sshd pair. ``target="running"`` gives :writable-running and no :candidate."""
+
+    target: Literal["candidate", "running"] = "candidate"
+    port: int = 0
+    rundir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nwi-netconfd-")))
+    host: str = "127.0.0.1"
+    username: str = USERNAME
+    password: str = field(default=PASSWORD, repr=False)
+
+    def start(self) -> NetconfServer:
+        reason = unavailable()
+        if reason:
+            raise RuntimeError(reason)
+        if not self.port:
+            self.port = free_port()
+        self._script("start")
+        return self
+
+    def stop(self) -> None:
+        self._script("stop")
+
+    def _script(self, command: str) -> None:
+        env = dict(os.environ, NC_PORT=str(self.port), NC_TARGET=self.target)
+        proc = subprocess.run(
+            ["bash", str(SCRIPT), command, str(self.rundir)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"netconfd.sh {command} failed ({proc.returncode}): {proc.stderr.strip()}")
+
+    @property
+    def log(self) -> str:
+        """netconfd's own log, for failure messages."""
+        try:
+            return (self.rundir / "netconfd.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def host_key_line(self) -> str:
+        """A known_hosts line for this server (``[127.0.0.1]:port`` form, as ssh writes it)."""
+        key = (self.rundir / "hostkey.pub").read_text().split()
+        return f"[{self.host}]:{self.port} {key[0]} {key[1]}\n"
+
+    def __enter__(self) -> NetconfServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

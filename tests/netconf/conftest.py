@@ -1,0 +1,140 @@
+"""Fixtures: a real netconfd per test session, raw ncclient sessions to inspect it, and nwi drivers on it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from ncclient import manager
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
+
+from harness.netconfd import NetconfServer, unavailable  # noqa: E402
+
+from nwi.drivers.base import ConnectionParams  # noqa: E402
+from nwi.drivers.netconf import NetconfDriver  # noqa: E402
+
+NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
+IF_NS = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
+SYS_NS = "urn:ietf:params:xml:ns:yang:ietf-system"
+
+# Everything the tests write lives under these two top-level containers.
+_WIPE = f"""<config xmlns="{NC}" xmlns:nc="{NC}">
+  <interfaces xmlns="{IF_NS}" nc:operation="remove"/>
+  <system xmlns="{SYS_NS}" nc:operation="remove"/>
+</config>"""
+
+
+def _start(target: str) -> Iterator[NetconfServer]:
+    reason = unavailable()
+    if reason:
+        print(f"SKIP: {reason}")
+        pytest.skip(reason)
+    server = NetconfServer(target=target)  # type: ignore[arg-type]
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def netconf_server() -> Iterator[NetconfServer]:
+    """netconfd with :candidate and :confirmed-commit (its default), on a free port."""
+    yield from _start("candidate")
+
+
+@pytest.fixture(scope="session")
+def running_only_server() -> Iterator[NetconfServer]:
+    """netconfd --target=running: :writable-running, no :candidate."""
+    yield from _start("running")
+
+
+RawConnect = Callable[..., manager.Manager]
+
+
+@pytest.fixture
+def raw(request: pytest.FixtureRequest) -> Iterator[RawConnect]:
+    """Open plain ncclient sessions (not nwi's) to look at a server; all closed after the test."""
+    opened: list[manager.Manager] = []
+
+    def connect(server: NetconfServer) -> manager.Manager:
+        m = manager.connect(
+            host=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            hostkey_verify=False,
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=10,
+        )
+        opened.append(m)
+        return m
+
+    yield connect
+    for m in opened:
+        if m.connected:
+            m.close_session()
+
+
+def wipe(server: NetconfServer) -> None:
+    """Empty the test's part of running, through a raw session."""
+    with manager.connect(
+        host=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        hostkey_verify=False,
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=10,
+    ) as m:
+        target = "candidate" if ":candidate" in m.server_capabilities else "running"
+        with m.locked(target):
+            m.edit_config(config=_WIPE, target=target)
+            if target == "candidate":
+                m.commit()
+
+
+@pytest.fixture
+def server(netconf_server: NetconfServer) -> NetconfServer:
+    """The session's candidate server, with an empty interfaces/system config."""
+    wipe(netconf_server)
+    return netconf_server
+
+
+@pytest.fixture
+def running_server(running_only_server: NetconfServer) -> NetconfServer:
+    wipe(running_only_server)
+    return running_only_server
+
+
+def params_for(server: NetconfServer, **overrides: object) -> ConnectionParams:
+    base: dict[str, object] = {
+        "address": server.host,
+        "port": server.port,
+        "username": server.username,
+        "password": server.password,
+        "host_key_verify": False,
+        "connect_timeout": 10.0,
+        "operation_timeout": 20.0,
+    }
+    base.update(overrides)
+    return ConnectionParams(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def driver(server: NetconfServer) -> Iterator[NetconfDriver]:
+    d = NetconfDriver("r1", params_for(server))
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def running_driver(running_server: NetconfServer) -> Iterator[NetconfDriver]:
+    d = NetconfDriver("r2", params_for(running_server))
+    yield d
+    d.close()
