@@ -1,0 +1,59 @@
+"""The planner: changes only where the device differs, with readable diffs."""
+
+from __future__ import annotations
+
+from nwi.drivers.base import Op
+
+from nwi.path import parse_path as P
+from nwi.planner import plan_batch, plan_object, render_diff, same_config, simulate_waves
+from tests.unit.engine_kit import obj
+
+
+def test_merge_in_sync_when_device_already_holds_properties_and_more() -> None:
+    o = obj("a", "r1", "/system/config", {"hostname": "r1"})
+    assert plan_object(o, "r1", {"hostname": "r1", "domain": "x"}).in_sync
+    p = plan_object(o, "r1", {"hostname": "old"})
+    assert p.change is not None and p.change.op == Op.UPDATE
+    assert p.diff() == ['~ /hostname: "old" -> "r1"']
+
+
+def test_replace_is_exact_and_delete_wants_absence() -> None:
+    r = obj("r", "r1", "/system/config", {"hostname": "r1"}, operation="replace")
+    assert not plan_object(r, "r1", {"hostname": "r1", "domain": "x"}).in_sync
+    assert plan_object(r, "r1", {"hostname": "r1"}).in_sync
+    d = obj("d", "r1", "/system/ntp", operation="delete")
+    assert plan_object(d, "r1", None).in_sync
+    p = plan_object(d, "r1", {"enabled": True})
+    assert p.change is not None and p.change.op == Op.DELETE and p.diff() == ['- {"enabled": true}']
+
+
+def test_list_entry_keys_count_as_present() -> None:
+    o = obj("v", "r1", "/service/vpls[service-name=v1]", {"service-id": 1}, kind="SROSConfig")
+    assert o.device_path == P("/configure/service/vpls[service-name=v1]")
+    assert plan_object(o, "r1", {"service-name": "v1", "service-id": 1}).in_sync
+    assert plan_object(o, "r1", None).diff() == ['+ {"service-id": 1, "service-name": "v1"}']
+
+
+def test_device_string_forms_of_numbers_compare_equal() -> None:
+    assert same_config({"mtu": "1500", "up": "true"}, {"mtu": 1500, "up": True})
+    assert not same_config({"mtu": "1500"}, {"mtu": 1501})
+    assert not same_config({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_batch_is_one_transaction_in_gnmi_order() -> None:
+    objs = [obj("u", "r1", "/a", {"x": 1}), obj("d", "r1", "/b", operation="delete"),
+            obj("r", "r1", "/c", {"y": 2}, operation="replace")]
+    batch = plan_batch(objs, "r1", {P("/b"): {"z": 1}})
+    assert [c.op for c in batch.transaction.ordered()] == [Op.DELETE, Op.REPLACE, Op.UPDATE]
+
+
+def test_simulated_waves_see_earlier_waves() -> None:
+    parent = obj("p", "r1", "/system/config", {"hostname": "r1"})
+    child = obj("c", "r1", "/system/config", {"hostname": "r1"}, deps=["p"])
+    waves = simulate_waves([[parent], [child]], {parent.key: "r1", child.key: "r1"}, {"r1": {}})
+    assert waves[0][0].objects[0].change is not None
+    assert waves[1][0].objects[0].in_sync  # the parent's change already put it there
+
+
+def test_render_diff_add_remove() -> None:
+    assert sorted(render_diff({"a": 1, "b": 2}, {"a": 1, "c": 3})) == ["+ /c: 3", "- /b"]
