@@ -47,10 +47,13 @@ class Applier:
     netns: str
     host_netns: str | None = None
     undo: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    #: links this run created: undoing their creation covers every later change to them
+    created: set[str] = field(default_factory=set)
 
     # ---- the plan -------------------------------------------------------------------
     def run(self, plan: Plan) -> None:
         self.undo = []
+        self.created = set()
         for step in plan.steps:
             try:
                 self._do(step)
@@ -81,8 +84,13 @@ class Applier:
             assert step.spec is not None
             spec = step.spec
             self._add(spec.name, spec.type, spec.peer, spec.parent, spec.mode, spec.vlan_id)
+            if spec.type != "host":  # a host link outlives the undo: its changes must be undone too
+                self.created.update(n for n in (spec.name, step.peer) if n)
         else:
             assert step.target is not None
+            if step.name in self.created:
+                self.converge(step.name, step.target)
+                return
             before = self._state(step.name)
             self.undo.append((f"change {step.name}", lambda: self.converge(step.name, Target.of_state(before))))
             self.converge(step.name, step.target)

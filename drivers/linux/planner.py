@@ -52,9 +52,11 @@ class Target:
     @classmethod
     def of_state(cls, state: LinkState) -> Target:
         """Everything the kernel reported: used to put a link back as it was (rollback)."""
+        # a bridge's MAC follows its ports unless pinned; pinning it on rollback would change that
+        mac = None if state.type == "bridge" or state.mac_address == "00:00:00:00:00:00" else state.mac_address
         return cls(
             mtu=state.mtu,
-            mac_address=state.mac_address,
+            mac_address=mac,
             up=state.up,
             mode=state.mode,
             vlan_filtering=state.vlan_filtering,
