@@ -1,1 +1,23 @@
-"""Mock gNMI server: a gNMI 0.8 target backed by nwi\x27s configuration tree."""
+"""Mock gNMI server: a gNMI 0.8 target backed by nwi's configuration tree.
+
+Users run it in CI to test their GitOps repositories before touching a real
+router (``nwi mock-gnmi``, or ``python -m nwi.mockgnmi``); nwi's own tests run
+it through :mod:`nwi.mockgnmi.harness`. Modules, one job each:
+
+* :mod:`~nwi.mockgnmi.target`: a target = a Datastore + state, credentials, faults
+* :mod:`~nwi.mockgnmi.service`: Capabilities, Get, Set (spec section 3.4)
+* :mod:`~nwi.mockgnmi.subscribe`: Subscribe ONCE / POLL / STREAM
+* :mod:`~nwi.mockgnmi.server`: gRPC listeners, one per port
+* :mod:`~nwi.mockgnmi.faults`: latency, failing Sets, dropped connections, refusal to start
+* :mod:`~nwi.mockgnmi.tlsgen`: CA, server and client certificates
+* :mod:`~nwi.mockgnmi.devices`: the ``--devices`` YAML file (format in its docstring)
+* :mod:`~nwi.mockgnmi.harness`: start it in-process or as a child process
+* :mod:`~nwi.mockgnmi.cli`: the command line
+"""
+
+from nwi.mockgnmi.faults import Faults
+from nwi.mockgnmi.harness import memory_target, running, spawned
+from nwi.mockgnmi.server import MockGnmiServer
+from nwi.mockgnmi.target import Credentials, Model, Target
+
+__all__ = ["Credentials", "Faults", "MockGnmiServer", "Model", "Target", "memory_target", "running", "spawned"]

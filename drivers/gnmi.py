@@ -1,0 +1,428 @@
+"""The gNMI driver, on pygnmi's ``gNMIclient``.
+
+One driver object is one device session: :meth:`GnmiDriver.connect` opens one
+gRPC channel (and checks Capabilities), and every read and apply of the run
+reuses it. A transaction goes out as ONE SetRequest (deletes, replaces,
+updates — gNMI makes it atomic on the device).
+
+Choices worth knowing:
+
+* **Encoding**: per device (``ConnectionParams.encoding``, JSON_IETF by
+  default); connect fails with :class:`UnsupportedEncoding` when the device
+  does not announce it. Values are always sent as JSON text — a string value
+  is sent quoted, because pygnmi would send a bare ``str`` unquoted.
+* **Dry run**: gNMI 0.8 has no validate-only Set, so a dry run sends nothing.
+  It builds the complete SetRequest (so a path or value the wire cannot carry
+  is caught) and applies the transaction to an empty local tree (so structural
+  errors — a list entry given a non-object, a key that contradicts its path —
+  are caught); what only the device can judge is left to the real apply.
+* **Timeouts**: ``connect_timeout`` bounds the channel set-up;
+  ``operation_timeout`` is the deadline of every Capabilities, Get and Set
+  call (pygnmi takes no per-call timeout, so the driver gives its stub one;
+  a channel-wide default through gRPC's service config fires about a second
+  early in grpcio 1.85). A Set that hits its deadline is reported as
+  :class:`DeviceUnreachable`: the device may or may not have applied it, and
+  the next read will tell.
+* **Errors**: no connection -> DeviceUnreachable; UNAUTHENTICATED ->
+  AuthenticationFailed; a refused Set -> TransactionRejected with the
+  device's message, blaming the objects whose operation the device named
+  (from the per-operation results in the status details, gNMI 3.4.7) or, when
+  it named none, every object of the transaction.
+* **Reads** strip RFC 7951 module prefixes from member names under JSON_IETF
+  (``openconfig-interfaces:config`` -> ``config``), so that what is read back
+  compares equal to what was written without them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from grpc_status import rpc_status
+from nwi.drivers.base import (
+    AuthenticationFailed,
+    Change,
+    ConnectionParams,
+    DeviceInfo,
+    DeviceUnreachable,
+    Driver,
+    DriverError,
+    Op,
+    Transaction,
+    TransactionRejected,
+)
+from nwi.drivers.gnmi_codec import canonical, path_to_proto, strip_modules_json
+from nwi.drivers.virtual import apply_changes
+from pygnmi.client import gNMIclient, gNMIException
+from pygnmi.create_gnmi_path import gnmi_path_generator
+from pygnmi.spec.v080 import gnmi_pb2
+
+from nwi.path import GnmiPath, PathError, parse_path
+from nwi.tree import Tree, TreeError
+
+# pygnmi logs every failure to stdout itself; the driver raises a typed error with the same text,
+# and stdout belongs to the CLI's output. Lower this logger's level to see pygnmi's own messages.
+logging.getLogger("pygnmi.client").setLevel(logging.CRITICAL + 1)
+log = logging.getLogger(__name__)
+
+_UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+
+
+class UnsupportedEncoding(DriverError):
+    reason = "UnsupportedEncoding"
+
+
+class _DeadlineStub:
+    """A gNMI stub whose unary calls carry a deadline unless the caller gives one."""
+
+    def __init__(self, stub: Any, timeout: float) -> None:
+        self._stub = stub
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._stub, name)
+        if name not in ("Capabilities", "Get", "Set"):
+            return method  # Subscribe is long-lived
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", self._timeout)
+            return method(*args, **kwargs)
+
+        return call
+
+
+class _Client(gNMIclient):
+    """pygnmi's client with a deadline on every unary RPC.
+
+    pygnmi creates its stub inside ``connect()`` and calls ``capabilities()``
+    right after; that call is where the stub gets wrapped, so even the first
+    RPC has a deadline.
+    """
+
+    _STUB = "_gNMIclient__stub"  # pygnmi's private attribute (name-mangled ``self.__stub``)
+
+    def __init__(self, *args: Any, rpc_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rpc_timeout = rpc_timeout
+
+    def capabilities(self) -> Any:
+        stub = getattr(self, self._STUB, None)
+        if stub is None:
+            raise RuntimeError("this pygnmi version keeps its gNMI stub elsewhere; nwi cannot set deadlines")
+        if not isinstance(stub, _DeadlineStub):
+            setattr(self, self._STUB, _DeadlineStub(stub, self._rpc_timeout))
+        return super().capabilities()
+
+
+class GnmiDriver(Driver):
+    """A gNMI device session (see the module docstring for the choices it makes)."""
+
+    def __init__(self, name: str, params: ConnectionParams) -> None:
+        self.name = name
+        self.params = params
+        self.encoding = params.encoding.lower()
+        self._client: _Client | None = None
+        self._info: DeviceInfo | None = None
+        self._tls_dir: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"GnmiDriver({self.name!r}, {self.params.address}:{self.params.port})"
+
+    # ---- session ---------------------------------------------------------------------
+    def connect(self) -> DeviceInfo:
+        if self._client is not None and self._info is not None:
+            return self._info
+        if self.encoding not in ("json", "json_ietf"):
+            raise UnsupportedEncoding(self.name, f"encoding {self.encoding!r}: the gNMI driver sends json or json_ietf")
+        p = self.params
+        client = _Client(
+            target=(p.address, p.port),
+            username=p.username or "",
+            password=p.password or "",
+            insecure=p.insecure,
+            skip_verify=p.skip_verify,
+            gnmi_timeout=max(1, round(p.connect_timeout)),
+            rpc_timeout=p.operation_timeout,
+            **self._tls_files(),
+        )
+        try:
+            client.connect()
+        except grpc.FutureTimeoutError as exc:
+            self._cleanup()
+            how = "plaintext" if p.insecure else "TLS"
+            raise DeviceUnreachable(
+                self.name, f"no gNMI ({how}) connection to {p.address}:{p.port} within {p.connect_timeout:g}s"
+            ) from exc
+        except gNMIException as exc:
+            self._cleanup()
+            raise self._error(exc, "Capabilities") from exc
+        except Exception as exc:  # pygnmi turns some failures into odd exceptions (e.g. TypeError on None)
+            self._cleanup()
+            raise DeviceUnreachable(self.name, f"gNMI connection to {p.address}:{p.port} failed: {exc}") from exc
+        self._client = client
+        caps = client.capabilities() or {}
+        encodings = tuple(caps.get("supported_encodings", ()))
+        if encodings and self.encoding not in encodings:
+            self.close()
+            raise UnsupportedEncoding(
+                self.name, f"the device does not support encoding {self.encoding} (it supports {', '.join(encodings)})"
+            )
+        models = tuple(f"{m['name']}@{m['version']}" if m.get("version") else m["name"]
+                       for m in caps.get("supported_models", ()))
+        self._info = DeviceInfo(
+            reachable=True,
+            capabilities=(f"gnmi-{caps.get('gnmi_version', '?')}", *(f"encoding:{e}" for e in encodings), *models),
+            detail=f"gNMI {caps.get('gnmi_version', '?')} at {p.address}:{p.port}",
+        )
+        return self._info
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+                self._info = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+
+    def _tls_files(self) -> dict[str, str]:
+        """pygnmi reads certificates from files: write the PEMs to a private temp dir for this session.
+
+        pygnmi's ``path_cert`` alone is the trust root; with a key and root it
+        is the client certificate (mutual TLS).
+        """
+        p = self.params
+        if p.insecure or (p.ca_cert is None and p.client_cert is None):
+            return {}  # TLS without a CA: pygnmi fetches the server's certificate (use skip_verify for self-signed)
+        if p.client_cert is not None and (p.client_key is None or p.ca_cert is None):
+            raise DriverError(self.name, "a client certificate needs its key and the CA certificate")
+        self._tls_dir = Path(tempfile.mkdtemp(prefix="nwi-gnmi-"))  # mode 0700
+
+        def put(name: str, data: bytes) -> str:
+            assert self._tls_dir is not None
+            path = self._tls_dir / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return str(path)
+
+        assert p.ca_cert is not None
+        if p.client_cert is None:
+            return {"path_cert": put("ca.pem", p.ca_cert)}
+        assert p.client_key is not None
+        return {
+            "path_cert": put("client.pem", p.client_cert),
+            "path_key": put("client-key.pem", p.client_key),
+            "path_root": put("ca.pem", p.ca_cert),
+        }
+
+    def _session(self) -> _Client:
+        if self._client is None:
+            self.connect()
+        assert self._client is not None
+        return self._client
+
+    # ---- read ------------------------------------------------------------------------
+    def read(self, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
+        client = self._session()
+        if not paths:
+            return {}
+        for p in paths:
+            _wire_path(self.name, p)
+        try:
+            notifications = self._get(client, [p.render() for p in paths])
+            return {p: _subtree(p, notifications, self.encoding) for p in paths}
+        except _NotFound:
+            pass
+        # gNMI answers NOT_FOUND for the whole Get when one path is missing: ask path by path
+        out: dict[GnmiPath, Any] = {}
+        for p in paths:
+            try:
+                out[p] = _subtree(p, self._get(client, [p.render()]), self.encoding)
+            except _NotFound:
+                out[p] = None
+        return out
+
+    def _get(self, client: _Client, paths: list[str]) -> list[dict[str, Any]]:
+        try:
+            response = client.get(path=paths, encoding=self.encoding, datatype="config")
+        except gNMIException as exc:
+            rpc_error = exc.orig_exc if isinstance(exc.orig_exc, grpc.RpcError) else None
+            if rpc_error is not None and rpc_error.code() == grpc.StatusCode.NOT_FOUND:
+                raise _NotFound() from exc
+            raise self._error(exc, "Get") from exc
+        notifications: list[dict[str, Any]] = (response or {}).get("notification", [])
+        return notifications
+
+    # ---- apply -----------------------------------------------------------------------
+    def apply(self, txn: Transaction, dry_run: bool = False) -> None:
+        if not txn:
+            return
+        ordered = txn.ordered()  # deletes, replaces, updates: the order of the SetRequest's results
+        delete, replace, update = self._build(ordered)
+        if dry_run:
+            try:
+                apply_changes(Tree(), txn)
+            except TransactionRejected as exc:
+                raise TransactionRejected(self.name, f"dry run: {exc.message}", exc.failed_owners) from exc
+            return
+        client = self._session()
+        try:
+            client.set(delete=delete or None, replace=replace or None, update=update or None, encoding=self.encoding)
+        except gNMIException as exc:
+            raise self._error(exc, "Set", ordered) from exc
+
+    def _build(self, ordered: list[Change]) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+        """The SetRequest's three lists as pygnmi takes them; raise TransactionRejected for what cannot be sent."""
+        delete: list[str] = []
+        replace: list[tuple[str, str]] = []
+        update: list[tuple[str, str]] = []
+        for change in ordered:
+            try:
+                text = _wire_path(self.name, change.path)
+            except TransactionRejected as exc:
+                raise TransactionRejected(self.name, exc.message, [change.owner] if change.owner else []) from exc
+            if change.op == Op.DELETE:
+                delete.append(text)
+                continue
+            try:
+                # always JSON text: pygnmi sends a str as is, so a bare string would go out unquoted
+                value = json.dumps(change.value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                owners = [change.owner] if change.owner else []
+                raise TransactionRejected(self.name, f"{change.op} {change.path}: value is not JSON: {exc}",
+                                          owners) from exc
+            (replace if change.op == Op.REPLACE else update).append((text, value))
+        return delete, replace, update
+
+    # ---- errors ----------------------------------------------------------------------
+    def _error(self, exc: gNMIException, rpc: str, ordered: Sequence[Change] = ()) -> DriverError:
+        err = exc.orig_exc
+        if not isinstance(err, grpc.RpcError):
+            if rpc == "Set":
+                return TransactionRejected(self.name, f"Set not sent: {exc}", _owners(ordered))
+            return DeviceUnreachable(self.name, f"{rpc} failed: {exc}")
+        code = err.code()
+        details = err.details() or code.name
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            return AuthenticationFailed(self.name, f"{rpc}: {details}")
+        if code in _UNREACHABLE:
+            return DeviceUnreachable(self.name, f"{rpc}: {code.name}: {details}")
+        if rpc != "Set":
+            return DriverError(self.name, f"{rpc}: {code.name}: {details}")
+        failed = _failed_operations(err)
+        owners = [ordered[i].owner for i in failed if i < len(ordered) and ordered[i].owner]
+        return TransactionRejected(self.name, f"{code.name}: {details}", owners or _owners(ordered))
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _owners(changes: Sequence[Change]) -> list[str]:
+    return list(dict.fromkeys(c.owner for c in changes if c.owner))
+
+
+def _wire_path(device: str, path: GnmiPath) -> str:
+    """The path as the string pygnmi parses; reject paths its parser would change.
+
+    pygnmi parses path strings with regular expressions that know no escapes,
+    so a key value holding ``]`` or ``=``, or an element name holding ``:``
+    (which it reads as an origin), would silently address another node.
+    """
+    text = path.render()
+    try:
+        sent = gnmi_path_generator(text)
+    except Exception as exc:
+        raise TransactionRejected(device, f"path {text} cannot be sent through pygnmi: {exc}") from exc
+    want = path_to_proto(canonical(path))
+    got = gnmi_pb2.Path(origin=sent.origin, elem=[gnmi_pb2.PathElem(name=e.name, key=dict(sorted(e.key.items())))
+                                                  for e in sent.elem])
+    if got != want:
+        raise TransactionRejected(device, f"path {text} cannot be sent through pygnmi without changing its meaning")
+    return text
+
+
+def _subtree(path: GnmiPath, notifications: list[dict[str, Any]], encoding: str) -> Any:
+    """The JSON at ``path`` from a Get response, however the device split it into updates."""
+    want = canonical(path).without_origin()
+    exact: Any = None
+    found = False
+    pieces = Tree()
+    for n in notifications:
+        prefix = _parse_wire(n.get("prefix"))
+        for u in n.get("update") or []:
+            rel = _parse_wire(u.get("path"))
+            if prefix is None and rel is None and u.get("path") is not None:
+                continue
+            full = GnmiPath((prefix.elems if prefix else ()) + (rel.elems if rel else ()))
+            val = u.get("val")
+            if encoding == "json_ietf":
+                val = strip_modules_json(val)
+            if full == want:
+                exact, found = val, True
+            elif want.is_prefix_of(full):
+                try:
+                    pieces.update(GnmiPath(full.elems[len(want.elems):]), val)
+                except TreeError:
+                    continue
+                found = True
+            elif full.is_prefix_of(want) and isinstance(val, dict):  # the device sent an enclosing subtree
+                try:
+                    got = Tree(val).get(GnmiPath(want.elems[len(full.elems):]))
+                except TreeError:
+                    continue
+                if got is not None:
+                    exact, found = got, True
+    if not found:
+        return None
+    if exact is not None and not pieces.root:
+        return exact
+    if isinstance(exact, dict):
+        base = Tree()
+        base.replace(GnmiPath(), exact)
+        base.update(GnmiPath(), pieces.to_json())
+        return base.to_json()
+    return pieces.to_json() if pieces.root else exact
+
+
+def _parse_wire(text: Any) -> GnmiPath | None:
+    """pygnmi renders response paths as ``a/b[k=v]`` (no leading slash, keys sorted)."""
+    if not text:
+        return None
+    try:
+        return canonical(parse_path("/" + str(text).lstrip("/")))
+    except PathError:
+        return None
+
+
+def _failed_operations(err: grpc.RpcError) -> list[int]:
+    """Indexes of the operations a device blamed, from a SetResponse in the status details (gNMI 3.4.7)."""
+    try:
+        status = rpc_status.from_call(err)
+    except (ValueError, AttributeError):
+        return []
+    if status is None:
+        return []
+    failed: list[int] = []
+    for detail in status.details:
+        response = gnmi_pb2.SetResponse()
+        if not isinstance(detail, any_pb2.Any) or not detail.Unpack(response):
+            continue
+        for i, result in enumerate(response.response):
+            if result.HasField("message") and result.message.code not in (0, grpc.StatusCode.ABORTED.value[0]):
+                failed.append(i)
+    return failed

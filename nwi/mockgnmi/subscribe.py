@@ -1,0 +1,201 @@
+"""Subscribe (gNMI 3.5): ONCE, POLL, and STREAM with ON_CHANGE, SAMPLE and TARGET_DEFINED.
+
+Updates are leaf by leaf (no aggregation: the mock has no schema to allow
+it), over config and state merged. Every response of the initial snapshot is
+followed by ``sync_response``; ONCE then closes the stream, POLL waits for the
+next Poll message, STREAM keeps sending:
+
+* ON_CHANGE (and TARGET_DEFINED, which the target may treat as ON_CHANGE):
+  after every committed Set or state change, the leaves that changed are sent
+  as updates and the leaves that disappeared as deletes; changes made to the
+  datastore behind the server's back (another process on a file-backed store,
+  the kernel for the Linux backend) are found by re-reading it every
+  ``poll_interval`` seconds.
+* SAMPLE: every ``sample_interval`` (default 1 s) all leaves, or only the
+  changed ones with ``suppress_redundant``; ``heartbeat_interval`` re-sends
+  everything at least that often in both modes.
+
+``updates_only`` skips the initial snapshot (the sync_response still comes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from pygnmi.spec.v080 import gnmi_pb2
+
+from nwi.drivers.gnmi_codec import (
+    has_wildcard,
+    join,
+    leaves,
+    matches,
+    path_to_proto,
+    relative,
+    scalar_to_proto,
+    value_to_proto,
+)
+from nwi.mockgnmi.service import Rpc, now_ns, response_prefix
+from nwi.mockgnmi.target import Target
+from nwi.path import GnmiPath
+
+_LIST_MODE = gnmi_pb2.SubscriptionList.Mode
+_SUB_MODE = gnmi_pb2.SubscriptionMode
+DEFAULT_SAMPLE_INTERVAL = 1.0
+_NS = 1e9
+
+
+@dataclass
+class _Sub:
+    path: GnmiPath
+    mode: int
+    sample_interval: float
+    suppress_redundant: bool
+    heartbeat: float
+    last: dict[GnmiPath, Any] = field(default_factory=dict)
+    next_sample: float = 0.0
+    next_heartbeat: float = 0.0
+
+
+class Subscription:
+    """One Subscribe RPC."""
+
+    def __init__(self, rpc: Rpc, first: Any, poll_interval: float) -> None:
+        self.rpc = rpc
+        sl = first.subscribe
+        self.list = sl
+        self.target: Target = rpc.target(sl.prefix.target)
+        rpc.enter(self.target)
+        self.encoding = rpc.encoding(sl.encoding)
+        self.prefix = rpc.path(sl.prefix, "prefix")
+        self.base = self.prefix if not has_wildcard(self.prefix) else GnmiPath((), self.prefix.origin)
+        self.poll_interval = poll_interval
+        if not sl.subscription:
+            rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "the SubscriptionList has no subscription")
+        self.subs = [
+            _Sub(
+                path=join(self.prefix, rpc.path(s.path, "subscription path")),
+                mode=s.mode,
+                sample_interval=(s.sample_interval / _NS) or DEFAULT_SAMPLE_INTERVAL,
+                suppress_redundant=s.suppress_redundant,
+                heartbeat=s.heartbeat_interval / _NS,
+            )
+            for s in sl.subscription
+        ]
+
+    # ---- building responses ----------------------------------------------------------
+    def _value(self, value: Any) -> Any:
+        return scalar_to_proto(value) if self.encoding == "proto" else value_to_proto(value, self.encoding)
+
+    def _response(self, updates: dict[GnmiPath, Any], deletes: list[GnmiPath] | None = None) -> Any:
+        notification = gnmi_pb2.Notification(
+            timestamp=now_ns(),
+            prefix=response_prefix(self.list.prefix),
+            update=[gnmi_pb2.Update(path=path_to_proto(relative(p, self.base)), val=self._value(v))
+                    for p, v in updates.items()],
+            delete=[path_to_proto(relative(p, self.base)) for p in deletes or []],
+        )
+        return gnmi_pb2.SubscribeResponse(update=notification)
+
+    def _current(self) -> list[dict[GnmiPath, Any]]:
+        everything = list(leaves(self.target.everything()))
+        return [{p: v for p, v in everything if matches(s.path, p)} for s in self.subs]
+
+    def snapshot(self) -> Iterator[Any]:
+        """The current value of every subscribed leaf, one notification per subscription."""
+        for sub, current in zip(self.subs, self._current(), strict=True):
+            sub.last = current
+            if current:
+                yield self._response(current)
+
+    @staticmethod
+    def sync() -> Any:
+        return gnmi_pb2.SubscribeResponse(sync_response=True)
+
+    # ---- modes -----------------------------------------------------------------------
+    def poll(self, requests: Iterator[Any]) -> Iterator[Any]:
+        for request in requests:
+            if not request.HasField("poll"):
+                self.rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "a POLL subscription accepts only Poll messages")
+            yield from self.snapshot()
+            yield self.sync()
+
+    def stream(self, requests: Iterator[Any]) -> Iterator[Any]:
+        stop = threading.Event()
+
+        def finished() -> None:
+            stop.set()
+            self.target.notify()  # wake the loop below so it sees the end at once
+
+        self.rpc.context.add_callback(finished)
+        # the client may send nothing more, but its stream must be read for the RPC to progress
+        threading.Thread(target=_drain, args=(requests,), daemon=True, name="gnmi-subscribe-drain").start()
+        start = time.monotonic()
+        for sub in self.subs:
+            sub.next_sample = start + sub.sample_interval
+            sub.next_heartbeat = start + sub.heartbeat if sub.heartbeat else float("inf")
+        seen = self.target.version
+        while not stop.is_set():
+            due = min([s.next_sample for s in self.subs if s.mode == _SUB_MODE.Value("SAMPLE")]
+                      + [s.next_heartbeat for s in self.subs], default=float("inf"))
+            timeout = max(0.0, min(due - time.monotonic(), self.poll_interval))
+            with self.target.changed:
+                if self.target.version == seen and not stop.is_set():
+                    self.target.changed.wait(timeout)
+                seen = self.target.version
+            if stop.is_set() or not self.rpc.context.is_active():
+                return
+            yield from self._tick(time.monotonic())
+
+    def _tick(self, now: float) -> Iterator[Any]:
+        for sub, current in zip(self.subs, self._current(), strict=True):
+            changed = {p: v for p, v in current.items() if sub.last.get(p, _MISSING) != v}
+            removed = [p for p in sub.last if p not in current]
+            heartbeat = now >= sub.next_heartbeat
+            if heartbeat:
+                sub.next_heartbeat = now + sub.heartbeat
+            if sub.mode == _SUB_MODE.Value("SAMPLE"):
+                if now < sub.next_sample and not heartbeat:
+                    continue
+                sub.next_sample = max(sub.next_sample + sub.sample_interval, now)
+                send = current if heartbeat or not sub.suppress_redundant else changed
+            else:  # ON_CHANGE, TARGET_DEFINED
+                send = current if heartbeat else changed
+            sub.last = current
+            if send or removed:
+                yield self._response(send, removed)
+
+
+_MISSING = object()
+
+
+def _drain(requests: Iterator[Any]) -> None:
+    try:
+        for _ in requests:
+            pass  # a STREAM subscription is fixed at creation (3.5.1.1); later messages change nothing
+    except Exception:  # the RPC ended: nothing left to read
+        return
+
+
+def serve(rpc: Rpc, requests: Iterator[Any], poll_interval: float) -> Iterator[Any]:
+    first = next(requests, None)
+    if first is None or not first.HasField("subscribe"):
+        rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first SubscribeRequest must carry a SubscriptionList")
+    sub = Subscription(rpc, first, poll_interval)
+    mode = first.subscribe.mode
+    if mode == _LIST_MODE.Value("STREAM") and first.subscribe.updates_only:
+        for s, current in zip(sub.subs, sub._current(), strict=True):
+            s.last = current
+    else:
+        yield from sub.snapshot()
+    yield sub.sync()
+    if mode == _LIST_MODE.Value("ONCE"):
+        return
+    if mode == _LIST_MODE.Value("POLL"):
+        yield from sub.poll(requests)
+        return
+    yield from sub.stream(requests)

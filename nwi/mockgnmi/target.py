@@ -1,0 +1,152 @@
+"""One gNMI target of the mock server: a Datastore plus what a device adds.
+
+The configuration lives in a :class:`~nwi.drivers.virtual.Datastore` (by
+default an in-memory or file-backed :class:`DeviceStore`; the Linux backend is
+another), so a device served over gNMI and a virtual device behave the same.
+The target adds what the datastore has no notion of: read-only *state* data
+(Get with type STATE/OPERATIONAL), credentials, faults, and a change signal that
+ON_CHANGE subscriptions wait on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nwi.drivers.base import Transaction
+from nwi.drivers.virtual import Datastore
+from nwi.mockgnmi.faults import Faults
+from nwi.path import GnmiPath
+from nwi.tree import KeyedList, Tree
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Username/password a client must send as gRPC metadata (gNMI 3.1). Never in reprs."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def accepts(self, metadata: Iterable[tuple[str, Any]]) -> bool:
+        given = dict(metadata)
+        user, password = given.get("username"), given.get("password")
+        if not isinstance(user, str) or not isinstance(password, str):
+            return False
+        # compare_digest on both: how long a check takes says nothing about which field was wrong
+        ok_user = hmac.compare_digest(user.encode(), self.username.encode())
+        ok_password = hmac.compare_digest(password.encode(), self.password.encode())
+        return ok_user and ok_password
+
+
+@dataclass(frozen=True)
+class Model:
+    """A ModelData entry announced in Capabilities (informational: the mock needs no YANG)."""
+
+    name: str
+    organization: str = ""
+    version: str = ""
+
+
+class Target:
+    """A named gNMI target.
+
+    ``port``: None serves the target on the server's shared port (clients pick
+    it with the ``target`` field of the request prefix); an integer gives it a
+    port of its own (0 = any free port).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        datastore: Datastore,
+        *,
+        port: int | None = None,
+        credentials: Credentials | None = None,
+        state: Tree | None = None,
+        faults: Faults | None = None,
+        models: Iterable[Model] = (),
+    ) -> None:
+        self.name = name
+        self.datastore = datastore
+        self.port = port
+        self.credentials = credentials
+        self.faults = faults or Faults()
+        self.models = tuple(models)
+        self._state = state or Tree()
+        # one commit at a time: snapshot -> expand wildcards -> commit must not interleave
+        self._lock = threading.RLock()
+        self.changed = threading.Condition()
+        self.version = 0
+        self.running = True
+
+    def __repr__(self) -> str:
+        return f"Target({self.name!r}, port={self.port!r}, auth={self.credentials is not None})"
+
+    # ---- data ------------------------------------------------------------------------
+    def config(self) -> Tree:
+        with self._lock:
+            return self.datastore.snapshot()
+
+    def state(self) -> Tree:
+        with self._lock:
+            return self._state
+
+    def everything(self) -> Tree:
+        """Config and state merged (Get type ALL, subscriptions)."""
+        with self._lock:
+            merged = self.datastore.snapshot().copy()
+            merge_trees(merged.root, self._state.root)
+            return merged
+
+    def commit(self, build: Callable[[Tree], Transaction]) -> Transaction:
+        """Build a transaction from the current config (e.g. to expand wildcard deletes) and commit it.
+
+        Both happen under the target's lock, so the expansion sees exactly the
+        tree the transaction is applied to.
+        """
+        with self._lock:
+            txn = build(self.datastore.snapshot())
+            self.datastore.commit(txn)
+        self.notify()
+        return txn
+
+    def set_state(self, path: GnmiPath, value: Any) -> None:
+        """Replace read-only state at ``path`` (tests and devices files use it to simulate counters)."""
+        with self._lock:
+            new = self._state.copy()
+            if value is None:
+                new.delete(path)
+            else:
+                new.replace(path, value)
+            self._state = new
+        self.notify()
+
+    def notify(self) -> None:
+        """Wake subscriptions: the data may have changed."""
+        with self.changed:
+            self.version += 1
+            self.changed.notify_all()
+
+    # ---- access ----------------------------------------------------------------------
+    def authenticates(self, metadata: Iterable[tuple[str, Any]]) -> bool:
+        return self.credentials is None or self.credentials.accepts(metadata)
+
+
+def merge_trees(dst: dict[str, Any], src: Mapping[str, Any]) -> None:
+    """Merge tree node ``src`` into ``dst`` in place, keyed lists entry by entry."""
+    for name, value in src.items():
+        have = dst.get(name)
+        if isinstance(have, dict) and isinstance(value, dict):
+            merge_trees(have, value)
+        elif isinstance(have, KeyedList) and isinstance(value, KeyedList) and have.key_names == value.key_names:
+            for ident, entry in value.entries.items():
+                if ident in have.entries:
+                    merge_trees(have.entries[ident], entry)
+                else:
+                    have.entries[ident] = copy.deepcopy(entry)
+        else:
+            dst[name] = copy.deepcopy(value)
