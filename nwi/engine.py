@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from nwi.conflicts import find_conflicts
 from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.model import ConfigObject, ObjectKey
@@ -128,15 +129,20 @@ class Engine:
     ) -> RunReport:
         """Bring every object onto its device in dependency order."""
         by_key = {o.key: o for o in objects}
-        graph = DependencyGraph.build(objects, external_ready)
+        conflicts = find_conflicts(objects, device_of)
+        graph = DependencyGraph.build(objects, external_ready, failed=conflicts)
         report = RunReport()
+        for key, message in conflicts.items():
+            self._settle(report, by_key[key], device_of, Outcome(Phase.FAILED, Reason.PATH_CONFLICT, message))
         for key, cycle in graph.cycles.items():
+            if key in conflicts:
+                continue
             self._settle(report, by_key[key], device_of, Outcome(
                 Phase.FAILED, Reason.DEPENDENCY_CYCLE,
                 f"dependency cycle: {describe_cycle(cycle, key)}",
                 waiting_on=tuple(d.short(key) for d in by_key[key].depends_on if d in graph.cycles)))
         for key, gone in graph.missing.items():
-            if key not in graph.cycles:
+            if key not in graph.cycles and key not in conflicts:
                 self._settle(report, by_key[key], device_of, Outcome(
                     Phase.WAITING, Reason.DEPENDENCY_NOT_FOUND,
                     "dependency not found: " + ", ".join(d.short(key) for d in gone),

@@ -27,16 +27,23 @@ class DependencyGraph:
     missing: dict[ObjectKey, tuple[ObjectKey, ...]] = field(default_factory=dict)
     #: objects that cannot proceed because something they (transitively) need is on a cycle or missing
     blocked: dict[ObjectKey, tuple[ObjectKey, ...]] = field(default_factory=dict)
+    #: objects failed up front for another reason (e.g. a path conflict); they block like cycles do
+    failed: frozenset[ObjectKey] = frozenset()
 
     @classmethod
-    def build(cls, objects: Iterable[ConfigObject], external: Iterable[ObjectKey] = ()) -> DependencyGraph:
-        return cls.from_edges({o.key: o.depends_on for o in objects}, external)
+    def build(
+        cls, objects: Iterable[ConfigObject], external: Iterable[ObjectKey] = (), failed: Iterable[ObjectKey] = ()
+    ) -> DependencyGraph:
+        return cls.from_edges({o.key: o.depends_on for o in objects}, external, failed)
 
     @classmethod
     def from_edges(
-        cls, edges: Mapping[ObjectKey, Iterable[ObjectKey]], external: Iterable[ObjectKey] = ()
+        cls,
+        edges: Mapping[ObjectKey, Iterable[ObjectKey]],
+        external: Iterable[ObjectKey] = (),
+        failed: Iterable[ObjectKey] = (),
     ) -> DependencyGraph:
-        g = cls({k: tuple(v) for k, v in edges.items()}, frozenset(external))
+        g = cls({k: tuple(v) for k, v in edges.items()}, frozenset(external), failed=frozenset(failed))
         g._analyse()
         return g
 
@@ -52,7 +59,7 @@ class DependencyGraph:
                 for member in component:
                     self.cycles[member] = cycle
         # everything depending (transitively) on a cycle or a missing object is blocked behind it
-        roots = set(self.cycles) | set(self.missing)
+        roots = set(self.cycles) | set(self.missing) | self.failed
         behind = self._reachable_dependents(roots) - roots
         for key in behind:
             self.blocked[key] = tuple(d for d in self.deps[key] if d in roots or d in behind)
@@ -72,7 +79,7 @@ class DependencyGraph:
     @property
     def runnable(self) -> list[ObjectKey]:
         """Objects that can be applied: not on a cycle, not missing or behind either."""
-        stuck = set(self.cycles) | set(self.missing) | set(self.blocked)
+        stuck = set(self.cycles) | set(self.missing) | set(self.blocked) | self.failed
         return [k for k in self.deps if k not in stuck]
 
     def dependents(self) -> dict[ObjectKey, list[ObjectKey]]:

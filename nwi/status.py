@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     HAS_DEPENDENTS = "HasDependents"
     PROGRESSING = "Progressing"
     INVALID = "InvalidSpec"
+    PATH_CONFLICT = "PathConflict"
     DEVICE_NOT_FOUND = "DeviceNotFound"
     DEVICE_UNREACHABLE = "DeviceUnreachable"
     AUTHENTICATION_FAILED = "AuthenticationFailed"

@@ -148,3 +148,24 @@ def test_remove_goes_dependents_first_and_blocks_while_dependents_remain() -> No
     assert [k.name for k in both.order] == ["vpls-01", "customer"]
     assert all(o.phase == Phase.DELETING for o in both.outcomes.values())
     assert lab.device("pe1")["configure"]["service"] == {"customer": [], "vpls": []}
+
+
+def test_two_claims_on_one_path_fail_both_and_touch_nothing() -> None:
+    lab = Lab()
+    a = obj("a", "r1", "/system/config", {"hostname": "a"})
+    b = obj("b", "r1", "/system/config", {"hostname": "b"})
+    behind = obj("behind", "r1", "/x", {"v": 1}, deps=["a"])
+    outer = obj("outer", "r1", "/interfaces", {"interface": []}, operation="replace")
+    inner = obj("inner", "r1", "/interfaces/interface[name=eth0]", {"mtu": 1})
+    nested_ok = obj("vprn", "r1", "/vprn[name=v]", {"id": 1})
+    nested_child = obj("vprn-if", "r1", "/vprn[name=v]/interface[name=i]", {"ip": "127.0.0.1"})
+    other_device = obj("c", "r2", "/system/config", {"hostname": "c"})
+    report = lab.apply([a, b, behind, outer, inner, nested_ok, nested_child, other_device])
+    for o, rival in ((a, "b"), (b, "a"), (outer, "inner"), (inner, "outer")):
+        out = report.outcomes[o.key]
+        assert (out.phase, out.reason) == (Phase.FAILED, "PathConflict")
+        assert rival in out.message
+    assert report.outcomes[behind.key].phase == Phase.WAITING
+    for o in (nested_ok, nested_child, other_device):
+        assert report.outcomes[o.key].phase == Phase.READY
+    assert set(lab.device("r1")) == {"vprn"}
