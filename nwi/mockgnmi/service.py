@@ -104,6 +104,7 @@ class Rpc:
 
     def enter(self, target: Target) -> None:
         """What happens before a target answers: latency, dropped connections, authentication."""
+        target.peers.add(self.context.peer())
         if target.faults.latency > 0:
             time.sleep(target.faults.latency)  # the injected fault itself: a slow device
         if target.faults.take_drop():
@@ -192,6 +193,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         # a CapabilityRequest names no target: the port's default answers, and any target's
         # credentials on this port are good enough to learn what the port supports
         target = self.port.default_target()
+        target.peers.add(context.peer())
         if target.faults.refuse_start or not target.running:
             rpc.abort(grpc.StatusCode.UNAVAILABLE, f"target {target.name!r} is not running")
         if target.faults.latency > 0:

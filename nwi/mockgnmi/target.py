@@ -82,6 +82,9 @@ class Target:
         self.changed = threading.Condition()
         self.version = 0
         self.running = True
+        #: client addresses (``ipv4:127.0.0.1:PORT``) seen so far: one per gRPC connection, so
+        #: tests can tell whether a client reused its channel
+        self.peers: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Target({self.name!r}, port={self.port!r}, auth={self.credentials is not None})"
