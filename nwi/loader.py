@@ -32,6 +32,9 @@ from nwi.path import PathError, parse_path
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_FILES = {"kustomization.yaml", "kustomization.yml", "Kustomization"}
 SKIPPED_CORE_KINDS = {"Namespace"}
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_NODES = 2_000_000  # YAML nodes per document once aliases are expanded
+MAX_PROPERTIES_BYTES = 1024 * 1024  # what one object may carry (etcd's own limit is 1.5 MiB)
 
 
 @dataclass(frozen=True)
@@ -96,23 +99,71 @@ def load_file(path: Path, default_namespace: str = "default") -> InputSet:
     result = InputSet()
     name = str(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            result.errors.append(InputError(name, "", "", f"file larger than {MAX_FILE_BYTES} bytes"))
+            return result
         text = path.read_text()
-    except OSError as exc:
-        result.errors.append(InputError(name, "", "", f"cannot read: {exc.strerror or exc}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        result.errors.append(InputError(name, "", "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
         return result
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         result.errors.append(InputError(name, "", "", f"malformed YAML: {where}{problem}"))
         return result
+    except InputTooLarge as exc:
+        result.errors.append(InputError(name, "", "", str(exc)))
+        return result
     for index, doc in enumerate(docs, start=1):
         if doc is None:
             continue
         result.extend(load_document(doc, Source(name, index), default_namespace))
     return result
+
+
+class InputTooLarge(ValueError):
+    pass
+
+
+def parse_yaml(text: str) -> list[Any]:
+    """All documents of a YAML stream, refusing alias bombs and absurd nesting before building them."""
+    loader = yaml.SafeLoader(text)
+    docs = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if _expanded_size(node) > MAX_NODES:
+                raise InputTooLarge(f"document {len(docs) + 1} expands to more than {MAX_NODES} YAML nodes")
+            docs.append(loader.construct_document(node))
+    except RecursionError:
+        raise InputTooLarge("YAML nested too deeply") from None
+    finally:
+        loader.dispose()
+    return docs
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Node count with aliases expanded, computed on the shared node graph (iteratively, memoised)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        if children_done or not kids:
+            sizes[id(node)] = min(MAX_NODES + 1, 1 + sum(sizes.get(id(k), 0) for k in kids))
+        else:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in sizes)
+    return sizes[id(root)]
 
 
 def load_document(doc: Any, source: Source, default_namespace: str = "default") -> InputSet:
@@ -137,6 +188,9 @@ def load_document(doc: Any, source: Source, default_namespace: str = "default") 
         obj = build_object(doc, source, default_namespace)
     except InvalidInput as exc:
         result.errors += exc.errors
+        return result
+    except RecursionError:
+        result.errors.append(InputError(str(source), str(kind or ""), "", "nested too deeply"))
         return result
     if isinstance(obj, ConfigObject):
         result.configs.append(obj)
@@ -207,6 +261,11 @@ def _build_config(
         spec = ConfigSpec.model_validate(spec_doc)
     except pydantic.ValidationError as exc:
         errors += _pydantic_errors(exc, src, label, "spec")
+    if spec is not None and spec.properties:
+        size = len(json.dumps(spec.properties))
+        if size > MAX_PROPERTIES_BYTES:
+            errors.append(InputError(src, label, "spec.properties",
+                                     f"{size} bytes of properties; at most {MAX_PROPERTIES_BYTES} per object"))
     path = None
     if spec is not None:
         try:
