@@ -131,11 +131,11 @@ class InputTooLarge(ValueError):
 def parse_yaml(text: str) -> list[Any]:
     """All documents of a YAML stream, refusing alias bombs and absurd nesting before building them."""
     loader = yaml.SafeLoader(text)
-    docs = []
+    docs: list[Any] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            if _expanded_size(node) > MAX_NODES:
+            if node is not None and _expanded_size(node) > MAX_NODES:
                 raise InputTooLarge(f"document {len(docs) + 1} expands to more than {MAX_NODES} YAML nodes")
             docs.append(loader.construct_document(node))
     except RecursionError:
