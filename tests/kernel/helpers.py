@@ -71,3 +71,17 @@ def bridge_vlans(netns: str) -> dict[str, dict[int, set[str]]]:
     for port in json.loads(out.stdout or "[]"):
         result[port["ifname"]] = {v["vlan"]: set(v.get("flags", [])) for v in port.get("vlans", [])}
     return result
+
+
+def kernel_view(netns: str) -> dict[str, tuple[object, ...]]:
+    """What a rollback must restore, per link: index, kind, peer/parent, MTU, MAC, up, master,
+    macvlan mode, VLAN id, bridge VLAN filtering, addresses (volatile timers and counters left out)."""
+    view = {}
+    for name, link in links(netns).items():
+        data = info_data(link)
+        view[name] = (
+            link["ifindex"], kind(link), link.get("link"), link["mtu"], link["address"],
+            "UP" in link["flags"], link.get("master"), data.get("mode"), data.get("id"),
+            data.get("vlan_filtering"), frozenset(addresses(netns, name)),
+        )
+    return view

@@ -17,7 +17,7 @@ from nwi.drivers.linux.applier import Applier
 from nwi.drivers.linux.datastore import LinuxDatastore
 from nwi.drivers.virtual import VirtualDriver
 
-from tests.kernel.helpers import addresses, delete, iface, info_data, ip, kind, links, replace, txn, update
+from tests.kernel.helpers import addresses, delete, iface, info_data, ip, kernel_view, kind, links, replace, txn, update
 
 pytestmark = pytest.mark.kernel
 
@@ -33,17 +33,6 @@ MACVLAN = {
 
 def sh(*args: str) -> None:
     subprocess.run(args, check=True, capture_output=True)
-
-
-def kernel_view(netns: str) -> dict[str, tuple[object, ...]]:
-    """What a rollback must restore: per link its index, kind, peer/parent, MTU, MAC, flags, master, addresses."""
-    view = {}
-    for name, link in links(netns).items():
-        view[name] = (
-            link["ifindex"], kind(link), link.get("link"), link["mtu"], link["address"],
-            "UP" in link["flags"], link.get("master"), info_data(link).get("mode"), frozenset(addresses(netns, name)),
-        )
-    return view
 
 
 def test_veth_create_change_replace_delete(store: LinuxDatastore, netns_name: str) -> None:
