@@ -157,7 +157,7 @@ class Engine:
             obj = by_key[key]
             inside = tuple(d for d in obj.depends_on if d in by_key)
             if inside:
-                self._record(obj, device_of, Outcome(
+                self._record_transient(obj, device_of, Outcome(
                     Phase.WAITING, Reason.DEPENDENCIES_NOT_READY,
                     "waiting for " + ", ".join(d.short(key) for d in inside),
                     waiting_on=tuple(d.short(key) for d in inside)))
@@ -205,6 +205,9 @@ class Engine:
         busy: set[str] = set()
         futures: dict[Future[dict[ObjectKey, Outcome]], tuple[str, list[ConfigObject]]] = {}
         self._transactions = 0
+        removing = batch_fn == self._remove_batch
+        in_flight = Outcome(Phase.DELETING if removing else Phase.APPLYING, Reason.PROGRESSING,
+                            "removing from the device" if removing else "sending to the device")
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="nwi-device") as executor:
 
             def pump() -> None:
@@ -214,6 +217,8 @@ class Engine:
                     if device not in busy:
                         batch = pending.pop(device)
                         busy.add(device)
+                        for obj in batch:
+                            self._record_transient(obj, device_of, in_flight)
                         futures[executor.submit(batch_fn, device, batch)] = (device, batch)
 
             pump()
@@ -255,6 +260,13 @@ class Engine:
     def _record(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:
         previous = self.sink.previous(obj.key)
         self.sink.record(obj, derive_status(outcome, previous, obj.generation, device_of.get(obj.key, "")))
+
+    def _record_transient(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:
+        """Record Waiting/Applying on the way, except for a re-check of an object Ready at this hash:
+        its conditions must not flap on every run (kstatus consumers would see it go unready)."""
+        prev = self.sink.previous(obj.key)
+        if not (prev and prev.phase == Phase.READY and prev.applied_hash == obj.desired_hash):
+            self._record(obj, device_of, outcome)
 
     def _count_transaction(self) -> None:
         with self._txn_lock:

@@ -24,7 +24,7 @@ def test_dependency_order_status_and_second_run_writes_nothing() -> None:
         "SROSConfig/ns/customer", "SROSConfig/ns/vpls-01"]
     # vpls-01 was visibly Waiting on customer before it turned Ready
     vpls_phases = [ph for k, ph in lab.sink.history if k.name == "vpls-01"]
-    assert vpls_phases == ["Waiting", "Ready"]
+    assert vpls_phases == ["Waiting", "Applying", "Ready"]
     st = lab.sink.statuses[key("vpls-01", "SROSConfig")]
     assert {c.type: c.status for c in st.conditions} == {
         "Ready": "True", "DependenciesReady": "True", "Applied": "True", "InSync": "True"}
@@ -169,3 +169,17 @@ def test_two_claims_on_one_path_fail_both_and_touch_nothing() -> None:
     for o in (nested_ok, nested_child, other_device):
         assert report.outcomes[o.key].phase == Phase.READY
     assert set(lab.device("r1")) == {"vprn"}
+
+
+def test_recheck_of_a_ready_object_does_not_flap_its_conditions() -> None:
+    lab = Lab()
+    objs = seed()
+    lab.apply(objs)
+    before = {k: [(c.type, c.status, c.last_transition_time) for c in s.conditions]
+              for k, s in lab.sink.statuses.items()}
+    lab.sink.history.clear()
+    lab.apply(objs)
+    assert {ph for _, ph in lab.sink.history} == {"Ready"}
+    after = {k: [(c.type, c.status, c.last_transition_time) for c in s.conditions]
+             for k, s in lab.sink.statuses.items()}
+    assert after == before
