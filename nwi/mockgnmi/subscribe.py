@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,8 +132,9 @@ class Subscription:
             self.target.notify()  # wake the loop below so it sees the end at once
 
         self.rpc.context.add_callback(finished)
-        # the client may send nothing more, but its stream must be read for the RPC to progress
-        threading.Thread(target=_drain, args=(requests,), daemon=True, name="gnmi-subscribe-drain").start()
+        # the client sends nothing more that matters, but its stream must be read: when the client
+        # half-closes it (pygnmi's Subscriber.close() does), the subscription ends as if cancelled
+        threading.Thread(target=_drain, args=(requests, finished), daemon=True, name="gnmi-subscribe-drain").start()
         start = time.monotonic()
         for sub in self.subs:
             sub.next_sample = start + sub.sample_interval
@@ -173,12 +174,13 @@ class Subscription:
 _MISSING = object()
 
 
-def _drain(requests: Iterator[Any]) -> None:
+def _drain(requests: Iterator[Any], finished: Callable[[], None]) -> None:
     try:
         for _ in requests:
             pass  # a STREAM subscription is fixed at creation (3.5.1.1); later messages change nothing
     except Exception:  # the RPC ended: nothing left to read
-        return
+        pass
+    finished()
 
 
 def serve(rpc: Rpc, requests: Iterator[Any], poll_interval: float) -> Iterator[Any]:

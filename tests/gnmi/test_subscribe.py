@@ -1,0 +1,173 @@
+"""Subscribe through pygnmi (and its raw stubs for POLL): ONCE, POLL, STREAM ON_CHANGE and SAMPLE (gNMI 3.5)."""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from pygnmi.client import gNMIclient
+from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
+
+from nwi.mockgnmi import MockGnmiServer
+from nwi.path import parse_path
+from tests.gnmi.helpers import PASSWORD, USER
+
+pytestmark = pytest.mark.protocol
+
+WAIT = 5.0  # seconds to wait for an update that must come
+
+
+@pytest.fixture
+def loaded(client: gNMIclient) -> gNMIclient:
+    client.set(update=[("/interfaces/interface", [{"name": "eth0", "config": {"mtu": 1500}},
+                                                  {"name": "eth1", "config": {"mtu": 9000}}])], encoding="json_ietf")
+    return client
+
+
+def leaf_updates(msg: dict[str, Any]) -> dict[str, Any]:
+    return {u["path"]: u["val"] for u in msg.get("update", {}).get("update", [])}
+
+
+def deleted(msg: dict[str, Any]) -> list[str]:
+    return [d["path"] for d in msg.get("update", {}).get("delete", [])]
+
+
+def test_once_sends_leaves_then_sync_and_closes(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={"subscription": [{"path": "/interfaces/interface[name=*]/config"}],
+                                       "mode": "once", "encoding": "json"})
+    msgs = list(sub)  # the iterator ends after sync_response
+    sub.close()
+    assert msgs[-1] == {"sync_response": True}
+    got: dict[str, Any] = {}
+    for m in msgs[:-1]:
+        got.update(leaf_updates(m))
+    assert got == {"interfaces/interface[name=eth0]/config/mtu": 1500,
+                   "interfaces/interface[name=eth1]/config/mtu": 9000}
+
+
+def test_poll_answers_each_poll_with_current_values(loaded: gNMIclient, server: MockGnmiServer) -> None:
+    requests: queue.Queue[Any] = queue.Queue()
+
+    def stream() -> Iterator[Any]:
+        while (item := requests.get()) is not None:
+            yield item
+
+    sl = gnmi_pb2.SubscriptionList(
+        mode=gnmi_pb2.SubscriptionList.Mode.Value("POLL"), encoding=gnmi_pb2.Encoding.Value("JSON"),
+        subscription=[gnmi_pb2.Subscription(path=gnmi_pb2.Path(elem=[gnmi_pb2.PathElem(name="interfaces")]))])
+    with grpc.insecure_channel(f"127.0.0.1:{server.port_of('r1')}") as channel:
+        responses = gnmi_pb2_grpc.gNMIStub(channel).Subscribe(
+            stream(), metadata=[("username", USER), ("password", PASSWORD)], timeout=30)
+        requests.put(gnmi_pb2.SubscribeRequest(subscribe=sl))
+
+        def until_sync() -> dict[str, Any]:
+            vals: dict[str, Any] = {}
+            for r in responses:
+                if r.sync_response:
+                    return vals
+                for u in r.update.update:
+                    vals["/".join(e.name + "".join(f"[{k}={v}]" for k, v in e.key.items()) for e in u.path.elem)] = (
+                        u.val.json_val.decode())
+            raise AssertionError("stream ended before sync_response")
+
+        assert until_sync()["interfaces/interface[name=eth1]/config/mtu"] == "9000"
+        loaded.set(update=[("/interfaces/interface[name=eth1]/config/mtu", 1400)], encoding="json_ietf")
+        requests.put(gnmi_pb2.SubscribeRequest(poll=gnmi_pb2.Poll()))
+        assert until_sync()["interfaces/interface[name=eth1]/config/mtu"] == "1400"
+        requests.put(gnmi_pb2.SubscribeRequest(poll=gnmi_pb2.Poll()))
+        assert until_sync()["interfaces/interface[name=eth0]/config/mtu"] == "1500"
+        requests.put(None)
+
+
+def test_stream_on_change_sends_changes_and_deletes(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={
+        "subscription": [{"path": "/interfaces", "mode": "on_change"}], "mode": "stream", "encoding": "json_ietf"})
+    try:
+        first = sub.get_update(timeout=WAIT)
+        assert first["sync_response"] is True
+        assert leaf_updates(first)["interfaces/interface[name=eth0]/config/mtu"] == 1500
+        loaded.set(update=[("/interfaces/interface[name=eth0]/config/mtu", 9100)], encoding="json_ietf")
+        change = sub.get_update(timeout=WAIT)
+        assert leaf_updates(change) == {"interfaces/interface[name=eth0]/config/mtu": 9100}  # only what changed
+        loaded.set(delete=["/interfaces/interface[name=eth1]"], encoding="json_ietf")
+        gone = sub.get_update(timeout=WAIT)
+        assert sorted(deleted(gone)) == ["interfaces/interface[name=eth1]/config/mtu",
+                                         "interfaces/interface[name=eth1]/name"]
+    finally:
+        sub.close()
+
+
+def test_stream_on_change_sees_state_changes(loaded: gNMIclient, server: MockGnmiServer) -> None:
+    sub = loaded.subscribe2(subscribe={
+        "subscription": [{"path": "/system/state/uptime", "mode": "on_change"}], "mode": "stream", "encoding": "json"})
+    try:
+        assert leaf_updates(sub.get_update(timeout=WAIT)) == {"system/state/uptime": 42}
+        server.target("r1").set_state(parse_path("/system/state/uptime"), 43)
+        assert leaf_updates(sub.get_update(timeout=WAIT)) == {"system/state/uptime": 43}
+    finally:
+        sub.close()
+
+
+def test_stream_sample_repeats_at_the_interval(loaded: gNMIclient) -> None:
+    interval = 0.2
+    sub = loaded.subscribe2(subscribe={
+        "subscription": [{"path": "/interfaces/interface[name=eth0]/config/mtu", "mode": "sample",
+                          "sample_interval": int(interval * 1e9)}],
+        "mode": "stream", "encoding": "json"})
+    try:
+        sub.get_update(timeout=WAIT)  # initial snapshot + sync
+        stamps = []
+        for _ in range(3):
+            msg = sub.get_update(timeout=WAIT)
+            assert leaf_updates(msg) == {"interfaces/interface[name=eth0]/config/mtu": 1500}  # unchanged, sent again
+            stamps.append(msg["update"]["timestamp"])
+        gaps = [(b - a) / 1e9 for a, b in itertools.pairwise(stamps)]
+        assert all(g >= interval * 0.8 for g in gaps), gaps
+    finally:
+        sub.close()
+
+
+def test_stream_sample_suppress_redundant_sends_only_changes(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={
+        "subscription": [{"path": "/interfaces", "mode": "sample", "sample_interval": 100_000_000,
+                          "suppress_redundant": True}],
+        "mode": "stream", "encoding": "json"})
+    try:
+        sub.get_update(timeout=WAIT)
+        with pytest.raises(TimeoutError):  # nothing changed: several sample intervals pass in silence
+            sub.get_update(timeout=0.5)
+        loaded.set(update=[("/interfaces/interface[name=eth1]/config/mtu", 1280)], encoding="json_ietf")
+        assert leaf_updates(sub.get_update(timeout=WAIT)) == {"interfaces/interface[name=eth1]/config/mtu": 1280}
+    finally:
+        sub.close()
+
+
+def test_stream_updates_only_skips_the_initial_snapshot(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={
+        "subscription": [{"path": "/interfaces", "mode": "on_change"}], "mode": "stream", "encoding": "json",
+        "updates_only": True})
+    try:
+        first = sub.get_update(timeout=WAIT)
+        assert first["sync_response"] is True and leaf_updates(first) == {}
+        loaded.set(update=[("/interfaces/interface[name=eth2]/config/mtu", 1500)], encoding="json_ietf")
+        assert leaf_updates(sub.get_update(timeout=WAIT)) == {"interfaces/interface[name=eth2]/config/mtu": 1500,
+                                                              "interfaces/interface[name=eth2]/name": "eth2"}
+    finally:
+        sub.close()
+
+
+def test_closing_a_stream_frees_the_server(loaded: gNMIclient, server: MockGnmiServer) -> None:
+    start = time.monotonic()
+    for _ in range(3):
+        sub = loaded.subscribe2(subscribe={
+            "subscription": [{"path": "/interfaces", "mode": "on_change"}], "mode": "stream", "encoding": "json"})
+        sub.get_update(timeout=WAIT)
+        sub.close()
+    # the server still answers promptly after streams came and went
+    assert loaded.get(path=["/interfaces/interface[name=eth0]/config/mtu"], encoding="json")
+    assert time.monotonic() - start < 20
