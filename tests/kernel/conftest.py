@@ -71,3 +71,16 @@ def host_ns() -> Iterator[str]:
     ns.ensure(name)
     yield name
     ns.remove(name)
+
+
+@pytest.fixture
+def lab_netns(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Maps the sample Device ``linux-lab`` to a namespace this test owns (via NWI_NETNS_PREFIX)."""
+    if _WHY_NOT:
+        pytest.skip(_WHY_NOT)
+    prefix = f"{RUN_PREFIX}{secrets.token_hex(2)}-"
+    monkeypatch.setenv("NWI_NETNS_PREFIX", prefix)
+    name = ns.netns_for_device("linux-lab")
+    assert name == prefix + "linux-lab"
+    yield name
+    ns.remove(name)

@@ -15,6 +15,7 @@ from nwi.drivers.base import TransactionRejected
 from nwi.drivers.linux.applier import Applier
 from nwi.drivers.linux.datastore import LinuxDatastore
 
+from tests.conftest import SAMPLES, NwiRunner
 from tests.harness.uml import GUEST_ENV
 from tests.kernel.helpers import (
     bridge_vlans,
@@ -174,3 +175,15 @@ def test_port_vlans_need_a_filtering_bridge(store: LinuxDatastore, netns_name: s
         store.commit(txn(update("br0", {"type": "bridge"}),
                          update("p0", {"type": "veth", "peer": "p0-peer", "master": "br0", "vlans": [100]})))
     assert links(netns_name) == {}
+
+
+def test_nwi_apply_all_of_samples_linux(nwi: NwiRunner, lab_netns: str) -> None:
+    result = nwi("apply", "-f", SAMPLES / "linux")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "8 Ready" in result.stdout, result.stdout
+    text = subprocess.run(["ip", "-n", lab_netns, "-d", "link"], check=True, capture_output=True, text=True).stdout
+    assert "trunk0.100@trunk0" in text and "vlan protocol 802.1Q id 100" in text, text
+    assert "macvlan mode bridge" in text and "vlan_filtering 1" in text, text
+    assert bridge_vlans(lab_netns)["trunk1"] == {1: {"PVID", "Egress Untagged"}, 100: set()}
+    again = nwi("apply", "-f", SAMPLES / "linux")
+    assert again.exit_code == 0 and "0 transaction(s) sent" in again.stdout, again.stdout
