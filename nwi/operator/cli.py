@@ -1,0 +1,82 @@
+"""``nwi operator``: run the Kubernetes operator (registered by ``nwi/cli.py`` when importable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
+from nwi.operator.controller import OperatorConfig
+
+
+def operator(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(envvar="KUBECONFIG", help="kubeconfig file (default: in-cluster, else ~/.kube/config)."),
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="kubeconfig context (default: the current one).")] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", envvar="NWI_NAMESPACES",
+                     help="Only config objects in this namespace (repeatable; default: the whole cluster)."),
+    ] = None,
+    selector: Annotated[
+        str, typer.Option("--selector", "-l", envvar="NWI_SELECTOR",
+                          help="Label selector for config objects, e.g. 'nwi.enc.nokia.com/shard=a' (sharding).")
+    ] = "",
+    inventory_namespace: Annotated[
+        str, typer.Option(envvar="NWI_INVENTORY_NAMESPACE", help="Shared namespace searched for Devices.")
+    ] = DEFAULT_INVENTORY_NAMESPACE,
+    state_dir: Annotated[
+        Path, typer.Option(envvar="NWI_STATE_DIR", help="Scratch space (virtual devices' state).")
+    ] = Path("/var/lib/nwi"),
+    drift_interval: Annotated[
+        float, typer.Option(min=1, envvar="NWI_DRIFT_INTERVAL", help="Seconds between drift checks of an object.")
+    ] = 300.0,
+    wait_recheck: Annotated[
+        float, typer.Option(min=1, help="Backstop re-check of Waiting/Blocked objects, seconds "
+                                        "(dependents are woken at once when a dependency turns Ready).")
+    ] = 60.0,
+    retry_max: Annotated[
+        float, typer.Option(min=1, help="Cap of the exponential retry backoff for failed objects, seconds.")
+    ] = 300.0,
+    batch_window: Annotated[
+        float, typer.Option(min=0, help="Seconds to gather objects that become ready together into one run.")
+    ] = 0.05,
+    workers: Annotated[int, typer.Option(min=1, help="Devices worked on at once.")] = 16,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus /metrics port (0: off).")] = 8000,
+    health_port: Annotated[int, typer.Option(help="Liveness/readiness /healthz port (0: off).")] = 8080,
+    peering: Annotated[
+        str | None, typer.Option(help="kopf peering object for several replicas (default: 'default' if present).")
+    ] = None,
+    standalone: Annotated[bool, typer.Option(help="No peering: assume this is the only replica.")] = False,
+    priority: Annotated[
+        int | None, typer.Option(help="Peering priority (default: random, so one replica leads, the rest wait).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    debug: Annotated[bool, typer.Option(help="Log everything, kopf's internals included.")] = False,
+) -> None:
+    """Run the Kubernetes operator: reconcile config objects and Devices from the cluster."""
+    from nwi.operator.runner import run
+
+    cfg = OperatorConfig(
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=list(namespace or []),
+        selector=selector,
+        inventory_namespace=inventory_namespace,
+        state_dir=state_dir,
+        drift_interval=drift_interval,
+        wait_recheck=wait_recheck,
+        retry_max=retry_max,
+        batch_window=batch_window,
+        workers=workers,
+        metrics_port=metrics_port,
+        health_port=health_port,
+        peering=peering,
+        standalone=standalone,
+        priority=priority,
+    )
+    run(cfg, verbose=verbose, debug=debug)

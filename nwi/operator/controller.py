@@ -1,0 +1,210 @@
+"""What the kopf handlers do, kept apart from kopf's decorators (see ``handlers.py``).
+
+Handlers stay thin: they put what they saw into the index, queue the object
+with the reconciler and turn the outcome into kopf's vocabulary. kopf owns
+retries (``TemporaryError`` with a backoff computed from its retry count),
+finalizers and progress; nothing here sleeps or polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kopf
+
+from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
+from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL
+from nwi.loader import InvalidInput, build_object
+from nwi.model import DeviceObject, ObjectKey, Source
+from nwi.operator.index import DeviceIndex, Entry, ObjectIndex, resource_version
+from nwi.operator.kubeapi import Api
+from nwi.operator.metrics import Metrics
+from nwi.operator.reconciler import Reconciler, Settings
+from nwi.status import ObjectStatus, Outcome, Phase, Reason
+
+log = logging.getLogger(__name__)
+
+#: failures that no retry can fix: the object itself must change
+PERMANENT = {Reason.DEPENDENCY_CYCLE, Reason.INVALID}
+
+
+@dataclass
+class OperatorConfig:
+    """Everything ``nwi operator`` is told on its command line."""
+
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespaces: list[str] = field(default_factory=list)  # empty: the whole cluster
+    selector: str = ""  # label selector for config objects (sharding)
+    inventory_namespace: str = DEFAULT_INVENTORY_NAMESPACE
+    state_dir: Path = Path("/var/lib/nwi")
+    drift_interval: float = 300.0
+    wait_recheck: float = 60.0  # backstop re-check of Waiting/Blocked objects (the trigger is the fast path)
+    retry_base: float = 2.0
+    retry_max: float = 300.0
+    batch_window: float = 0.05
+    workers: int = 16
+    metrics_port: int = 8000  # 0: off
+    health_port: int = 8080  # 0: off
+    peering: str | None = None  # kopf peering object name (None: auto-detect "default")
+    standalone: bool = False
+    priority: int | None = None
+
+
+def backoff(retry: int, base: float, cap: float) -> float:
+    """Exponential backoff for kopf's retry count (0 on the first retry)."""
+    return float(min(cap, base * (2 ** min(retry, 30))))
+
+
+def plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    """kopf's body view as plain dicts (the loader wants mappings it can index)."""
+    return {k: v for k, v in body.items()}
+
+
+def entry_of(body: Mapping[str, Any]) -> Entry:
+    doc = plain(body)
+    meta = doc.get("metadata") or {}
+    key = ObjectKey(str(doc.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
+    error = ""
+    obj = None
+    try:
+        built = build_object(doc, Source(f"{key.kind} {key.namespace}/{key.name}"), key.namespace)
+    except InvalidInput as exc:
+        error = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
+    else:
+        obj = built if built is not None and not isinstance(built, DeviceObject) else None
+    generation = meta.get("generation")
+    return Entry(
+        key=key,
+        obj=obj,  # type: ignore[arg-type]  # a config kind's body builds a ConfigObject
+        status=ObjectStatus.from_dict(doc.get("status")),
+        status_version=resource_version(meta.get("resourceVersion", 0)),
+        deleting=bool(meta.get("deletionTimestamp")),
+        uid=str(meta.get("uid") or ""),
+        error=error,
+        generation=generation if isinstance(generation, int) else None,
+    )
+
+
+class Controller:
+    def __init__(self, cfg: OperatorConfig, api: Api, metrics: Metrics) -> None:
+        self.cfg = cfg
+        self.api = api
+        self.index = ObjectIndex()
+        self.devices = DeviceIndex()
+        self.reconciler = Reconciler(self.index, self.devices, api, metrics, Settings(
+            cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers))
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await asyncio.to_thread(self.prime)
+        await self.reconciler.start()
+
+    async def stop(self) -> None:
+        await self.reconciler.stop()
+
+    def prime(self) -> None:
+        """List everything once before handlers run, so a dependency is never 'not found' for being unseen yet."""
+        namespaces = self.watched_namespaces()
+        for device in self.api.list_objects(DEVICE_PLURAL, namespaces, ""):
+            self.observe_device(device, None)
+        config_ns = list(self.cfg.namespaces)
+        for kind in CONFIG_KINDS.values():
+            for body in self.api.list_objects(kind.plural, config_ns, self.cfg.selector):
+                self.index.upsert(entry_of({"kind": kind.kind, **body}))
+        log.info("primed: %d config object(s), %d device(s)", len(self.index.keys()), len(self.devices.all()))
+
+    def watched_namespaces(self) -> list[str]:
+        """kopf's namespaces: the shard's, plus the inventory namespace for shared Devices (empty: all)."""
+        if not self.cfg.namespaces:
+            return []
+        return sorted({*self.cfg.namespaces, self.cfg.inventory_namespace})
+
+    def in_scope(self, namespace: str | None) -> bool:
+        return not self.cfg.namespaces or namespace in self.cfg.namespaces
+
+    # ---- watch events ------------------------------------------------------------------------------
+    def observe(self, body: Mapping[str, Any], event_type: str | None) -> None:
+        entry = entry_of(body)
+        if event_type == "DELETED":
+            self.index.remove(entry.key)
+        else:
+            self.index.upsert(entry)
+
+    def observe_device(self, body: Mapping[str, Any], event_type: str | None) -> None:
+        doc = plain(body)
+        meta = doc.get("metadata") or {}
+        key = ObjectKey("Device", str(meta.get("namespace")), str(meta.get("name")))
+        if event_type == "DELETED":
+            self.devices.remove(key)
+            return
+        try:
+            device = build_object({"kind": "Device", **doc}, Source(f"Device {key.namespace}/{key.name}"),
+                                  key.namespace)
+        except InvalidInput as exc:
+            log.warning("Device %s/%s is invalid and ignored: %s", key.namespace, key.name,
+                        "; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+            self.devices.remove(key)
+            return
+        assert isinstance(device, DeviceObject)
+        if self.devices.upsert(device) and event_type is not None:
+            # a new or changed Device: objects that could not reach it try again now
+            for obj_key in self.index.using_device(key.name):
+                entry = self.index.get(obj_key)
+                if entry is not None and not entry.ready and not entry.deleting:
+                    self.reconciler.enqueue(obj_key)
+
+    # ---- change handlers ---------------------------------------------------------------------------
+    async def apply(self, body: Mapping[str, Any], retry: int) -> None:
+        """Create/update/resume: bring the object onto its device (or say why not)."""
+        entry = entry_of(body)
+        self.index.upsert(entry)
+        if entry.deleting:
+            return
+        if entry.obj is None:
+            await asyncio.to_thread(self.reconciler.report, entry.key,
+                                    Outcome(Phase.FAILED, Reason.INVALID, f"invalid: {entry.error}"))
+            return  # permanent until the object is edited (kopf calls us again then)
+        outcome = await self.reconciler.reconcile(entry.key)
+        self.raise_for(outcome, retry)
+
+    def raise_for(self, outcome: Outcome | None, retry: int) -> None:
+        """Translate an outcome into kopf: done, retry later, or retry with backoff."""
+        if outcome is None or outcome.phase in (Phase.READY, Phase.DRIFTED):
+            return
+        if outcome.phase == Phase.WAITING:
+            # woken by the dependency turning Ready; this delay is only the backstop re-check
+            raise kopf.TemporaryError(outcome.message, delay=self.cfg.wait_recheck)
+        if outcome.phase == Phase.FAILED and outcome.reason in PERMANENT:
+            return
+        raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
+
+    async def delete(self, body: Mapping[str, Any], retry: int) -> None:
+        """Remove the object's config from its device, then let kopf release the finalizer."""
+        entry = entry_of(body)
+        self.index.upsert(entry)
+        key = entry.key
+        outcome = await self.reconciler.remove(key)
+        while outcome is not None and outcome.phase == Phase.BLOCKED:
+            # the index wakes us on every change; retry as soon as no dependent is left
+            gone = await self.index.wait_until(lambda: not self.index.dependents(key), self.cfg.wait_recheck)
+            if not gone:
+                raise kopf.TemporaryError(outcome.message, delay=1)
+            outcome = await self.reconciler.remove(key)
+        if outcome is None or outcome.phase == Phase.DELETING:
+            return
+        raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
+
+    async def drift(self, body: Mapping[str, Any]) -> None:
+        """Timer: re-read the device for an object believed in sync; the engine repairs or reports."""
+        meta = body.get("metadata") or {}
+        key = ObjectKey(str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
+        entry = self.index.get(key)
+        if entry is None or entry.deleting or entry.status.phase not in (Phase.READY, Phase.DRIFTED):
+            return  # Waiting/Failed objects are kopf's to retry
+        await self.reconciler.reconcile(key)

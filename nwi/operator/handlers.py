@@ -1,0 +1,93 @@
+"""kopf handlers for every config kind and Device, registered on a private registry.
+
+Each handler is one line into :class:`~nwi.operator.controller.Controller`.
+Registering at run time (not at import) lets the command line choose the
+drift interval, the shard and the namespaces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+from kubernetes import client
+
+from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP, VERSION
+from nwi.operator.controller import Controller
+
+PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
+FINALIZER = f"{GROUP}/finalizer"
+
+
+def connection_info(api_client: client.ApiClient) -> kopf.ConnectionInfo:
+    """kopf's credentials from the same client configuration nwi uses (kubeconfig or in-cluster)."""
+    c = api_client.configuration
+    header = c.get_api_key_with_prefix("BearerToken") or c.get_api_key_with_prefix("authorization")
+    parts = header.split(" ", 1) if header else []
+    scheme, token = (None, None) if not parts else (None, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    return kopf.ConnectionInfo(
+        server=c.host,
+        ca_path=c.ssl_ca_cert,
+        insecure=not c.verify_ssl,
+        username=c.username or None,
+        password=c.password or None,
+        scheme=scheme,
+        token=token,
+        certificate_path=c.cert_file,
+        private_key_path=c.key_file,
+    )
+
+
+def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.OperatorRegistry:
+    cfg = ctl.cfg
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=PREFIX)
+        settings.posting.enabled = False  # nwi posts its own Events (applied, failed, drifted, blocked)
+        if cfg.selector:
+            for kind in CONFIG_KINDS.values():  # server-side: a shard never even receives other objects
+                settings.watching.label_selectors[(GROUP, kind.plural)] = cfg.selector
+        await ctl.start()
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        await ctl.stop()
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(api_client)
+
+    def when(namespace: str | None, **_: Any) -> bool:
+        return ctl.in_scope(namespace)
+
+    for kind in CONFIG_KINDS.values():
+        res: dict[str, Any] = {"group": GROUP, "version": VERSION, "plural": kind.plural, "registry": registry,
+                               "when": when}
+
+        @kopf.on.event(**res, id="index")
+        def index(body: kopf.Body, type: str | None, **_: Any) -> None:
+            ctl.observe(body, type)
+
+        @kopf.on.resume(**res, id="apply")
+        @kopf.on.create(**res, id="apply")
+        @kopf.on.update(**res, id="apply")
+        async def apply(body: kopf.Body, retry: int, **_: Any) -> None:
+            await ctl.apply(body, retry)
+
+        @kopf.on.delete(**res, id="remove")
+        async def remove(body: kopf.Body, retry: int, **_: Any) -> None:
+            await ctl.delete(body, retry)
+
+        @kopf.timer(**res, id="drift", interval=cfg.drift_interval, initial_delay=cfg.drift_interval)
+        async def drift(body: kopf.Body, **_: Any) -> None:
+            await ctl.drift(body)
+
+    @kopf.on.event(GROUP, VERSION, DEVICE_PLURAL, registry=registry, id="device")
+    def device(body: kopf.Body, type: str | None, **_: Any) -> None:
+        ctl.observe_device(body, type)
+
+    return registry

@@ -1,0 +1,33 @@
+"""Prometheus metrics of the operator (served by prometheus-client on ``--metrics-port``).
+
+A private registry keeps tests that build several operators in one process
+from colliding on metric names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.reconciles = Counter("nwi_reconciles", "Objects reconciled, by kind and resulting phase.",
+                                  ["kind", "phase"], registry=r)
+        self.failures = Counter("nwi_reconcile_failures", "Objects that ended Failed, by kind and reason.",
+                                ["kind", "reason"], registry=r)
+        self.queue_depth = Gauge("nwi_reconcile_queue_depth", "Objects queued for the next engine run.",
+                                 registry=r)
+        self.apply_latency = Histogram(
+            "nwi_apply_duration_seconds", "Duration of one engine run (read, plan, transactions), by operation.",
+            ["operation"], registry=r, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+        self.transactions = Counter("nwi_device_transactions", "Transactions sent to devices (writes).",
+                                    registry=r)
+
+    def serve(self, port: int, address: str = "0.0.0.0") -> None:
+        start_http_server(port, addr=address, registry=self.registry)

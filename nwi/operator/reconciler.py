@@ -1,0 +1,283 @@
+"""The reconcile queue between kopf handlers and the engine.
+
+Handlers (one kopf worker per object) only enqueue a key and await its
+outcome; a single queue worker drains everything queued at that moment into
+one :meth:`Engine.apply` (or :meth:`Engine.remove`) run. So objects for one
+device that become ready together go out as one transaction (the engine groups
+them), a dependency chain created at once is applied in order in one run, and
+no object is ever in two runs at the same time (one writer per object).
+
+The engine runs in a worker thread; it reports through the
+:class:`~nwi.operator.sink.KubeStatusSink`, whose "turned Ready" callback
+queues the object's waiting dependents: the prompt trigger, not a poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nwi.drivers.base import Driver, DriverError
+from nwi.engine import DriverPool, Engine, RunReport
+from nwi.inventory import DeviceNotFound, Inventory, ResolvedDevice
+from nwi.kinds import DEVICE_KIND
+from nwi.model import ConfigObject, ObjectKey, SecretObject
+from nwi.operator.index import DeviceIndex, ObjectIndex
+from nwi.operator.kubeapi import Api
+from nwi.operator.metrics import Metrics
+from nwi.operator.sink import KubeStatusSink
+from nwi.status import Outcome, Phase, Reason, derive_status, now
+
+log = logging.getLogger(__name__)
+
+_Factory = Callable[[str], Driver]
+_EngineCall = Callable[[Engine, dict[ObjectKey, str]], RunReport]
+
+#: reasons that say something about the device rather than the object
+DEVICE_REASONS = {Reason.DEVICE_UNREACHABLE, Reason.AUTHENTICATION_FAILED, Reason.DEVICE_ERROR}
+
+
+class DeviceMissing(DriverError):
+    """``spec.switchID`` names no Device (in the object's namespace or the inventory namespace)."""
+
+    reason = "DeviceNotFound"
+
+
+@dataclass
+class Settings:
+    state_dir: Path = Path("/var/lib/nwi")
+    inventory_namespace: str = "nwi-system"
+    batch_window: float = 0.05  # seconds to gather objects that become ready together into one run
+    workers: int = 16  # devices worked on at once within a run
+
+
+class Reconciler:
+    def __init__(self, index: ObjectIndex, devices: DeviceIndex, api: Api, metrics: Metrics,
+                 settings: Settings) -> None:
+        self.index = index
+        self.devices = devices
+        self.api = api
+        self.metrics = metrics
+        self.settings = settings
+        self.sink = KubeStatusSink(index, api, self._turned_ready)
+        self._pending: dict[str, dict[ObjectKey, list[asyncio.Future[Outcome | None]]]] = {"apply": {},
+                                                                                        "remove": {}}
+        self._running: frozenset[ObjectKey] = frozenset()
+        self._device_status: dict[ObjectKey, tuple[bool, str]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle (on the event loop) ---------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._work(), name="nwi-reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # ---- requests ----------------------------------------------------------------------------------
+    def enqueue(self, key: ObjectKey, op: str = "apply") -> asyncio.Future[Outcome | None]:
+        """Queue ``key`` for the next run; the future gets its outcome (None: nothing to do)."""
+        assert self._loop is not None and self._wake is not None, "start() first"
+        fut: asyncio.Future[Outcome | None] = self._loop.create_future()
+        self._pending[op].setdefault(key, []).append(fut)
+        self.metrics.queue_depth.set(sum(len(q) for q in self._pending.values()))
+        self._wake.set()
+        return fut
+
+    def enqueue_threadsafe(self, key: ObjectKey) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.enqueue, key)
+
+    async def reconcile(self, key: ObjectKey) -> Outcome | None:
+        return await self.enqueue(key, "apply")
+
+    async def remove(self, key: ObjectKey) -> Outcome | None:
+        return await self.enqueue(key, "remove")
+
+    def _turned_ready(self, key: ObjectKey) -> None:
+        """From the sink (engine thread): wake dependents that were waiting for ``key``."""
+        for dep in self.index.dependents(key):
+            entry = self.index.get(dep)
+            if entry is None or entry.deleting or dep in self._running:
+                continue  # in the running batch, the engine itself starts it next
+            if entry.status.phase in (Phase.WAITING, Phase.PENDING):
+                log.debug("%s is Ready: waking %s", key, dep)
+                self.enqueue_threadsafe(dep)
+
+    # ---- the queue worker -------------------------------------------------------------------------
+    async def _work(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            # a short debounce: objects created together (kubectl apply -f dir/) arrive a few ms apart
+            await asyncio.sleep(self.settings.batch_window)
+            self._wake.clear()
+            batches = {op: q for op, q in self._pending.items() if q}
+            self._pending = {"apply": {}, "remove": {}}
+            self.metrics.queue_depth.set(0)
+            for op in ("remove", "apply"):  # removals first: they may unblock nothing else, but free devices
+                queued = batches.get(op)
+                if not queued:
+                    continue
+                keys = list(queued)
+                try:
+                    outcomes = await asyncio.to_thread(self._remove if op == "remove" else self._apply, keys)
+                except Exception as exc:  # a bug or an API outage must not kill the worker
+                    log.exception("%s run over %d object(s) failed", op, len(keys))
+                    outcomes = {k: Outcome(Phase.FAILED, Reason.DEVICE_ERROR, f"internal error: {exc}")
+                                for k in keys}
+                for key, futures in queued.items():
+                    for fut in futures:
+                        if not fut.done():
+                            fut.set_result(outcomes.get(key))
+
+    # ---- engine runs (in a worker thread) -------------------------------------------------------------
+    def _apply(self, keys: list[ObjectKey]) -> dict[ObjectKey, Outcome]:
+        objects = self.index.closure(keys)
+        if not objects:
+            return {}
+        in_run = {o.key for o in objects}
+        external = self.index.ready_keys() - in_run
+        report = self._run("apply", objects, lambda engine, device_of: engine.apply(objects, device_of, external))
+        return report.outcomes
+
+    def _remove(self, keys: list[ObjectKey]) -> dict[ObjectKey, Outcome]:
+        outcomes: dict[ObjectKey, Outcome] = {}
+        objects: list[ConfigObject] = []
+        for key in keys:
+            entry = self.index.get(key)
+            if entry is None:
+                continue
+            if entry.obj is None:
+                outcomes[key] = Outcome(Phase.DELETING, Reason.REMOVED,
+                                        "spec is invalid: config it may have applied earlier stays on the device")
+                continue
+            if entry.status.applied_hash is None:  # never applied by nwi: nothing of ours on the device
+                outcomes[key] = Outcome(Phase.DELETING, Reason.REMOVED, "never applied; nothing to remove")
+                continue
+            objects.append(entry.obj)
+        if objects:
+            dependents = self.index.dependents_map(o.key for o in objects)
+            report = self._run("remove", objects,
+                               lambda engine, device_of: engine.remove(objects, device_of, dependents))
+            outcomes.update(report.outcomes)
+        return outcomes
+
+    def _run(self, op: str, objects: list[ConfigObject], call: _EngineCall) -> RunReport:
+        device_of, factory = self._inventory(objects)
+        pool = DriverPool(factory)
+        engine = Engine(pool, self.sink, self.settings.workers)
+        self._running = frozenset(o.key for o in objects)
+        start = time.monotonic()
+        try:
+            report = call(engine, device_of)
+        finally:
+            pool.close()
+            self._running = frozenset()
+            self.metrics.apply_latency.labels(op).observe(time.monotonic() - start)
+        self.metrics.transactions.inc(report.transactions)
+        for obj in objects:
+            outcome = report.outcomes.get(obj.key)
+            if outcome is None:
+                continue
+            self.metrics.reconciles.labels(obj.key.kind, str(outcome.phase)).inc()
+            if outcome.phase == Phase.FAILED:
+                self.metrics.failures.labels(obj.key.kind, str(outcome.reason)).inc()
+        self._report_devices(objects, device_of, report)
+        log.info("%s run: %d object(s), %d transaction(s), %.3fs", op, len(objects), report.transactions,
+                 time.monotonic() - start)
+        return report
+
+    def _inventory(self, objects: Iterable[ConfigObject]) -> tuple[dict[ObjectKey, str], _Factory]:
+        """Where each object goes, and a driver factory with the Devices' Secrets read just now."""
+        devices = self.devices.all()
+        ns = self.settings.inventory_namespace
+        probe = Inventory(devices, (), ns, strict=True, environ={})
+        missing: dict[str, str] = {}
+        objects = list(objects)
+        for obj in objects:
+            try:
+                probe.resolve(obj)
+            except DeviceNotFound as exc:
+                missing[_missing_id(obj)] = str(exc)
+        inventory = Inventory(devices, self._secrets(probe.resolved.values()), ns, strict=True, environ={})
+        device_of: dict[ObjectKey, str] = {}
+        for obj in objects:
+            device_of[obj.key] = _missing_id(obj) if _missing_id(obj) in missing else inventory.resolve(obj).id
+
+        def factory(device_id: str) -> Driver:
+            if device_id in missing:
+                raise DeviceMissing(device_id.removeprefix("missing:"), missing[device_id])
+            return inventory.driver(device_id, self.settings.state_dir)
+
+        return device_of, factory
+
+    def _secrets(self, resolved: Iterable[ResolvedDevice]) -> list[SecretObject]:
+        out: dict[ObjectKey, SecretObject] = {}
+        for rd in resolved:
+            if rd.device is None:
+                continue
+            spec, ns = rd.device.spec, rd.device.key.namespace
+            refs = [spec.credentials_secret_ref]
+            if spec.tls is not None:
+                refs += [spec.tls.ca_secret_ref, spec.tls.client_cert_secret_ref]
+            for ref in refs:
+                key = ObjectKey("Secret", ns, ref.name) if ref is not None else None
+                if key is None or key in out:
+                    continue
+                secret = self.api.read_secret(ns, ref.name) if ref is not None else None
+                if secret is not None:
+                    out[key] = secret
+        return list(out.values())
+
+    def _report_devices(self, objects: list[ConfigObject], device_of: dict[ObjectKey, str],
+                        report: RunReport) -> None:
+        """Device status: reachable unless every attempted object failed on the device itself."""
+        attempted: dict[str, list[Outcome]] = {}
+        for obj in objects:
+            outcome = report.outcomes.get(obj.key)
+            if outcome is not None and outcome.phase in (Phase.READY, Phase.FAILED, Phase.DRIFTED,
+                                                         Phase.DELETING):
+                attempted.setdefault(device_of[obj.key], []).append(outcome)
+        for device_id, outcomes in attempted.items():
+            if device_id.startswith(("missing:", "virtual:")):
+                continue
+            ns, name = device_id.split("/", 1)
+            failed = [o for o in outcomes if o.phase == Phase.FAILED and o.reason in DEVICE_REASONS]
+            reachable = len(failed) < len(outcomes)
+            message = "" if reachable else failed[0].message
+            key = ObjectKey(DEVICE_KIND, ns, name)
+            if self._device_status.get(key) == (reachable, message):
+                continue
+            status = {"reachable": reachable, "message": message}
+            if reachable:
+                status["lastContact"] = now()
+            try:
+                self.api.patch_status(key, status)
+                self._device_status[key] = (reachable, message)
+            except Exception:  # device status is informational; object statuses carry the outcome
+                log.exception("could not update Device %s status", key)
+
+    # ---- statuses outside engine runs ----------------------------------------------------------------
+    def report(self, key: ObjectKey, outcome: Outcome) -> None:
+        """Record an outcome the engine never saw (invalid spec)."""
+        entry = self.index.get(key)
+        if entry is None:
+            return
+        self.sink.write(key, derive_status(outcome, entry.status, entry.generation, entry.status.device))
+
+
+def _missing_id(obj: ConfigObject) -> str:
+    return f"missing:{obj.key.namespace}/{obj.spec.switch_id}"
+

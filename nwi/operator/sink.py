@@ -1,0 +1,73 @@
+"""The operator's StatusSink: statuses go to the status subresource, transitions become Events.
+
+``previous`` answers from the index (the status as last observed or written),
+so an unchanged status is not patched again: an operator restart over objects
+already in sync writes neither the devices nor, beyond the reason, the API.
+Turning Ready wakes the object's dependents (``on_ready``): that is the
+trigger that replaces polling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from nwi.model import ConfigObject, ObjectKey
+from nwi.operator.index import ObjectIndex
+from nwi.operator.kubeapi import Api
+from nwi.status import ObjectStatus, Phase, Reason
+
+log = logging.getLogger(__name__)
+
+NORMAL, WARNING = "Normal", "Warning"
+
+
+class KubeStatusSink:
+    def __init__(self, index: ObjectIndex, api: Api, on_ready: Callable[[ObjectKey], None]) -> None:
+        self.index = index
+        self.api = api
+        self.on_ready = on_ready
+
+    def previous(self, key: ObjectKey) -> ObjectStatus | None:
+        return self.index.status(key)
+
+    def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
+        self.write(obj.key, status)
+
+    def write(self, key: ObjectKey, status: ObjectStatus) -> None:
+        """Patch the status if it changed; post an Event for a transition worth one."""
+        entry = self.index.get(key)
+        if entry is None:
+            return  # deleted meanwhile: nothing to report on
+        before = entry.status
+        if before.to_dict() == status.to_dict():
+            return
+        version = self.api.patch_status(key, status.to_dict())
+        if version is None:
+            return
+        self.index.set_status(key, status, version)
+        log.info("%s: %s (%s) %s", key, status.phase, status.reason, status.message)
+        event = transition_event(before, status)
+        if event is not None:
+            self.api.post_event(key, entry.uid, *event)
+        if status.phase == Phase.READY and before.phase != Phase.READY:
+            self.on_ready(key)
+
+
+def transition_event(before: ObjectStatus, after: ObjectStatus) -> tuple[str, str, str] | None:
+    """(type, reason, message) of the Event for a status change, if it deserves one."""
+    changed = (before.phase, before.message) != (after.phase, after.message)
+    if after.phase == Phase.READY and after.last_applied_time != before.last_applied_time:
+        reason = "DriftRepaired" if after.reason == Reason.DRIFT_REPAIRED else "Applied"
+        return NORMAL, reason, after.message
+    if not changed:
+        return None
+    if after.phase == Phase.FAILED:
+        return WARNING, "Failed", f"{after.reason}: {after.message}" if after.reason else after.message
+    if after.phase == Phase.DRIFTED:
+        return WARNING, "Drifted", after.message
+    if after.phase == Phase.BLOCKED:
+        return NORMAL, "Blocked", after.message
+    if after.phase == Phase.DELETING and after.reason == Reason.REMOVED:
+        return NORMAL, "Removed", after.message
+    return None
