@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from nwi.drivers.linux import netns as ns
 from nwi.drivers.linux.planner import Plan, Step, Target
 from nwi.drivers.linux.reader import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, LinkState, read_links
 from pyroute2 import IPRoute
@@ -160,10 +161,18 @@ class Applier:
             self.converge(peer_before.name, Target.of_state(peer_before))
 
     # ---- host links ---------------------------------------------------------------------
+    def _host(self) -> IPRoute:
+        return ns.open_netns(self.host_netns) if self.host_netns else IPRoute()
+
     @contextlib.contextmanager
-    def _host(self) -> Iterator[IPRoute]:
-        with IPRoute(netns=self.host_netns, flags=0) if self.host_netns else IPRoute() as host:
-            yield host
+    def _netns_fd(self, name: str | None) -> Iterator[int]:
+        """An fd of a named namespace, or of the one this process runs in (None)."""
+        path = os.path.join(ns.NETNS_DIR, ns.check_name(name)) if name else "/proc/self/ns/net"
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
     def _move_in(self, name: str) -> None:
         with self._host() as host:
@@ -171,18 +180,13 @@ class Applier:
             if not found:
                 where = f"namespace {self.host_netns!r}" if self.host_netns else "the host namespace"
                 raise LookupError(f"host link {name!r} is not in {where}")
-            host.link("set", index=found[0], net_ns_fd=self.netns)
+            with self._netns_fd(self.netns) as fd:
+                host.link("set", index=found[0], net_ns_fd=fd)
 
     def _move_out(self, name: str) -> None:
         index = self._index(name)
-        if self.host_netns:
-            self.ipr.link("set", index=index, net_ns_fd=self.host_netns)
-            return
-        fd = os.open("/proc/self/ns/net", os.O_RDONLY)
-        try:
+        with self._netns_fd(self.host_netns) as fd:
             self.ipr.link("set", index=index, net_ns_fd=fd)
-        finally:
-            os.close(fd)
 
     # ---- attributes -------------------------------------------------------------------
     def _set(self, name: str, **attrs: object) -> None:
