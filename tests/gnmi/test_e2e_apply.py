@@ -80,8 +80,9 @@ def test_apply_then_read_back_through_pygnmi(fabric: tuple[MockGnmiServer, Path]
     assert again.exit_code == 0 and "0 transaction(s) sent" in again.stdout
 
 
-def test_a_set_refused_by_one_device_fails_only_its_objects(fabric: tuple[MockGnmiServer, Path],
-                                                             nwi: NwiRunner, clients: Callable[..., gNMIclient]) -> None:
+def test_a_set_refused_by_one_device_fails_only_its_objects(
+    fabric: tuple[MockGnmiServer, Path], nwi: NwiRunner, clients: Callable[..., gNMIclient]
+) -> None:
     srv, resources = fabric
     srv.target("leaf2").faults.fail_next_sets(100, "FAILED_PRECONDITION")
     result = nwi("apply", "-f", resources, "-o", "json")
