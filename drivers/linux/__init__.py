@@ -7,6 +7,13 @@ namespace ``nwi-<name>``. See drivers/linux/README.md for the schema.
 
 from nwi.drivers.linux.datastore import LinuxDatastore
 from nwi.drivers.linux.netns import netns_for_device, remove_device_netns
-from nwi.drivers.linux.schema import LinkSpec, validate_linux_properties
+from nwi.drivers.linux.schema import LinkSpec, canonical_linux_properties, validate_linux_properties
 
-__all__ = ["LinkSpec", "LinuxDatastore", "netns_for_device", "remove_device_netns", "validate_linux_properties"]
+__all__ = [
+    "LinkSpec",
+    "LinuxDatastore",
+    "canonical_linux_properties",
+    "netns_for_device",
+    "remove_device_netns",
+    "validate_linux_properties",
+]

@@ -223,3 +223,18 @@ def validate_linux_properties(path: GnmiPath, properties: dict[str, Any]) -> lis
         return [f"path: LinuxConfig supports /interfaces/interface[name=X], not {path.render()}"]
     _, errors = parse_link(name, properties)
     return errors
+
+
+def canonical_linux_properties(path: GnmiPath, properties: dict[str, Any]) -> dict[str, Any]:
+    """The properties in the form the device reads them back (lower-case MAC, sorted canonical
+    addresses and VLAN lists), so comparing what was written with what is read finds no
+    false difference. Raises ValueError (the messages of validate_linux_properties) when invalid.
+    """
+    name = interface_name(path)
+    spec, errors = parse_link(name or "", properties) if name else (None, validate_linux_properties(path, properties))
+    if spec is None:
+        raise ValueError("; ".join(errors))
+    out = spec.to_json()
+    if "name" not in properties:
+        out.pop("name")
+    return out

@@ -310,3 +310,18 @@ def test_device_namespace_names() -> None:
     assert ns.netns_for_device("a/b c", prefix="nwi-") == "nwi-a_b_c"
     assert LinuxDatastore.for_device("r1", prefix="x-").netns == "x-r1"
     assert ip("nwi-no-such-namespace", "link", "show") == []
+
+
+def test_canonical_properties_match_what_is_read_back(store: LinuxDatastore) -> None:
+    from nwi.drivers.linux import canonical_linux_properties
+
+    written = {"type": "macvlan", "parent": "eth1", "mac-address": "02:AA:00:00:00:01",
+               "addresses": ["fd00:254:0::0200/64", "172.254.1.200/24"]}
+    canon = canonical_linux_properties(iface("mv0"), written)
+    assert canon == {"type": "macvlan", "parent": "eth1", "mac-address": "02:aa:00:00:00:01",
+                     "addresses": ["172.254.1.200/24", "fd00:254::200/64"]}
+    store.commit(txn(update("eth1", UPLINK), update("mv0", written)))
+    read = store.snapshot().get(iface("mv0"))
+    assert {k: read[k] for k in canon} == canon
+    with pytest.raises(ValueError, match="vlan-id"):
+        canonical_linux_properties(iface("v"), {"type": "vlan", "parent": "eth1", "vlan-id": 4095})
