@@ -6,9 +6,12 @@ and its CLI support all derive from it.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
+
+from nwi.path import GnmiPath
 
 GROUP = "nwi.enc.nokia.com"
 VERSION = "v1alpha2"
@@ -34,6 +37,22 @@ class ConfigKind:
     path_root: str = ""
     #: NETCONF: XML namespace of each top-level element of this kind's tree.
     yang_namespaces: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The device reports attributes nobody configured (kernel defaults): a ``replace`` is then
+    #: in sync when every desired field matches, as for ``merge``; it is still sent as a replace.
+    device_fills_defaults: bool = False
+    #: ``module:function`` giving properties in the form the device reads them back, so that
+    #: writing one spelling and reading another is not mistaken for a difference.
+    canonicaliser: str = ""
+
+    def canonical(self, path: GnmiPath, properties: dict[str, Any]) -> dict[str, Any]:
+        if not self.canonicaliser:
+            return properties
+        module, _, func = self.canonicaliser.partition(":")
+        try:
+            result: dict[str, Any] = getattr(importlib.import_module(module), func)(path, properties)
+        except ValueError:
+            return properties  # invalid input is reported by validation, not here
+        return result
 
     @property
     def singular(self) -> str:
@@ -89,6 +108,8 @@ CONFIG_KINDS: dict[str, ConfigKind] = {
             description="Linux link state (veth, macvlan, VLAN, bridge) of a virtual device.",
             default_driver="virtual",
             default_encoding="json",
+            device_fills_defaults=True,
+            canonicaliser="nwi.drivers.linux:canonical_linux_properties",
         ),
     )
 }

@@ -15,6 +15,7 @@ import jsonpatch
 
 from nwi.drivers.base import Change, Op, Transaction
 from nwi.drivers.virtual import apply_change
+from nwi.kinds import CONFIG_KINDS
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
@@ -72,8 +73,10 @@ def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str
 def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
     path = obj.device_path
     op = obj.spec.operation
+    kind = CONFIG_KINDS[obj.key.kind]
+    compare_op = "merge" if op == "replace" and kind.device_fills_defaults else op
     try:
-        after = expected_after(op, path, before, obj.properties)
+        after = expected_after(compare_op, path, before, kind.canonical(path, obj.properties))
     except TreeError as exc:
         return ObjectPlan(obj.key, device, path, before, None, None, error=str(exc))
     if same_config(before, after):

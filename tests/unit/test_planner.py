@@ -57,3 +57,14 @@ def test_simulated_waves_see_earlier_waves() -> None:
 
 def test_render_diff_add_remove() -> None:
     assert sorted(render_diff({"a": 1, "b": 2}, {"a": 1, "c": 3})) == ["+ /c: 3", "- /b"]
+
+
+def test_linux_replace_ignores_kernel_defaults_and_spelling() -> None:
+    desired = {"type": "veth", "peer": "veth1", "mac-address": "AA:BB:CC:00:00:01", "mtu": 9000}
+    o = obj("v", "lab", "/interfaces/interface[name=veth0]", desired, operation="replace", kind="LinuxConfig")
+    kernel = {"name": "veth0", "type": "veth", "peer": "veth1", "mac-address": "aa:bb:cc:00:00:01", "mtu": 9000,
+              "admin-state": "up", "addresses": []}
+    assert plan_object(o, "lab", kernel).in_sync
+    changed = plan_object(o, "lab", {**kernel, "mtu": 1500})
+    assert changed.change is not None and changed.change.op == Op.REPLACE
+    assert changed.diff() == ["~ /mtu: 1500 -> 9000"]
