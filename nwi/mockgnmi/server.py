@@ -76,10 +76,13 @@ class Listener:
 
             gnmi_pb2_grpc.add_gNMIServicer_to_server(GnmiService(self, serve_subscription), server)
             where = f"{self.address}:{self.port}" if ":" not in self.address else f"[{self.address}]:{self.port}"
-            if self.tls is None:
-                bound = server.add_insecure_port(where)
-            else:
-                bound = server.add_secure_port(where, self._credentials())
+            try:
+                if self.tls is None:
+                    bound = server.add_insecure_port(where)
+                else:
+                    bound = server.add_secure_port(where, self._credentials())
+            except RuntimeError:  # grpcio raises where older versions returned 0
+                bound = 0
             if not bound:
                 raise OSError(f"cannot listen on {where} (port in use?)")
             server.start()

@@ -23,7 +23,7 @@ def rpc_error(exc: gNMIException) -> grpc.RpcError:
 
 def set_results(exc: gNMIException) -> list[tuple[str, int, str]]:
     """(op, code, message) per operation, from the SetResponse in an aborted Set's status details."""
-    status = rpc_status.from_call(rpc_error(exc))  # type: ignore[arg-type]
+    status = rpc_status.from_call(rpc_error(exc))
     assert status is not None, "an aborted Set must carry per-operation results"
     response = gnmi_pb2.SetResponse()
     assert status.details[0].Unpack(response)

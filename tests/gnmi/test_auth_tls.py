@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
 from pygnmi.client import gNMIclient, gNMIException
+from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nwi.mockgnmi import MockGnmiServer, memory_target
+from nwi.mockgnmi import MockGnmiServer, memory_target, tlsgen
 from tests.gnmi.helpers import PASSWORD, USER, get_val, rpc_error
 
 pytestmark = pytest.mark.protocol
@@ -28,8 +30,6 @@ def test_every_rpc_checks_credentials(server: MockGnmiServer, client: gNMIclient
     # a second target on another server has other credentials: a client of r1 cannot use them
     bad = [("username", USER), ("password", "nope")]
     with grpc.insecure_channel(f"127.0.0.1:{server.port_of('r1')}") as channel:
-        from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
-
         stub = gnmi_pb2_grpc.gNMIStub(channel)
         for call, req in ((stub.Get, gnmi_pb2.GetRequest()), (stub.Set, gnmi_pb2.SetRequest())):
             with pytest.raises(grpc.RpcError) as exc:
@@ -76,9 +76,7 @@ def test_plaintext_client_cannot_talk_to_tls_server(servers: Callable[..., MockG
     c.close()
 
 
-def test_tls_rejects_a_ca_that_did_not_sign_the_server(servers: Callable[..., MockGnmiServer], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from nwi.mockgnmi import tlsgen
-
+def test_tls_rejects_a_ca_that_did_not_sign_the_server(servers: Callable[..., MockGnmiServer], tmp_path: Path) -> None:
     srv = servers([memory_target("r1", username=USER, password=PASSWORD)], tls=True)
     other = tlsgen.generate(tmp_path / "other")
     c = gNMIclient(target=("127.0.0.1", srv.port_of("r1")), username=USER, password=PASSWORD,

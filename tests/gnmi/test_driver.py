@@ -33,7 +33,7 @@ def drivers() -> Iterator[Callable[..., GnmiDriver]]:
 
     def make(port: int, **kwargs: object) -> GnmiDriver:
         params = {"username": USER, "password": PASSWORD, "insecure": True, "connect_timeout": 2.0, **kwargs}
-        d = GnmiDriver("r1", ConnectionParams("127.0.0.1", port, **params))  # type: ignore[arg-type]
+        d = GnmiDriver("r1", ConnectionParams("127.0.0.1", port, **params))
         made.append(d)
         return d
 

@@ -28,7 +28,7 @@ def loaded(client: gNMIclient) -> gNMIclient:
     return client
 
 
-def updates(resp: dict, i: int = 0) -> dict[str, object]:  # type: ignore[type-arg]
+def updates(resp: dict, i: int = 0) -> dict[str, object]:
     return {u["path"]: u["val"] for u in resp["notification"][i].get("update", [])}
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 import pytest
 from pygnmi.client import gNMIclient, gNMIException
 
-from nwi.mockgnmi import MockGnmiServer
+from nwi.mockgnmi import MockGnmiServer, memory_target
 from tests.gnmi.helpers import get_val, rpc_error, set_results
 
 pytestmark = pytest.mark.protocol
 
 ETH0 = "/interfaces/interface[name=eth0]"
+Servers = Callable[..., MockGnmiServer]
+Clients = Callable[..., gNMIclient]
 
 
 def test_update_creates_then_merges_and_leaves_overwrite(client: gNMIclient) -> None:
@@ -126,9 +130,7 @@ def test_a_path_through_a_leaf_is_rejected(client: gNMIclient) -> None:
     assert get_val(client, "/system/config/hostname") == "r1"
 
 
-def test_a_strict_subset_of_list_keys_is_invalid(servers, clients) -> None:  # type: ignore[no-untyped-def]
-    from nwi.mockgnmi import memory_target
-
+def test_a_strict_subset_of_list_keys_is_invalid(servers: Servers, clients: Clients) -> None:
     srv = servers([memory_target("r", list_keys={"neighbor": ("afi", "address")})])
     c = clients(srv.port_of("r"), username="", password="")
     c.set(update=[("/bgp/neighbor[address=10.0.0.1][afi=ipv4]", {"peer-as": 65001})], encoding="json_ietf")
@@ -178,9 +180,7 @@ def test_set_with_prefix_and_origin(client: gNMIclient) -> None:
     assert get_val(client, "/interfaces/interface[name=eth7]/config/mtu") == 1500
 
 
-def test_targets_on_a_shared_port_are_selected_by_prefix_target(servers, clients) -> None:  # type: ignore[no-untyped-def]
-    from nwi.mockgnmi import memory_target
-
+def test_targets_on_a_shared_port_are_selected_by_prefix_target(servers: Servers, clients: Clients) -> None:
     srv: MockGnmiServer = servers([memory_target("a", port=None), memory_target("b", port=None)])
     assert srv.port_of("a") == srv.port_of("b")
     c = clients(srv.port_of("a"), username="", password="")
