@@ -267,6 +267,18 @@ def crds(out: Annotated[Path | None, typer.Option("--out", help="Write files her
     print("---\n".join(crdgen.render(doc) for doc in crdgen.generate().values()), end="")
 
 
+@app.command("remove-netns")
+def remove_netns(
+    devices: Annotated[list[str], typer.Argument(help="Linux-backed virtual devices whose namespace to remove.")],
+) -> None:
+    """Remove the network namespace of Linux-backed virtual devices (and every link in it)."""
+    from nwi.drivers.linux import netns_for_device, remove_device_netns
+
+    for device in devices:
+        gone = remove_device_netns(device)
+        print(f"{netns_for_device(device)}: {'removed' if gone else 'not present'}")
+
+
 def _register_optional() -> None:
     """Commands provided by other parts of nwi, when present."""
     try:

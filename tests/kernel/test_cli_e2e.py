@@ -48,3 +48,12 @@ def test_nwi_apply_samples_linux_builds_links(nwi: NwiRunner, lab_netns: str) ->
     removed = nwi("delete", "-f", DEVICE, "-f", MACVLAN_BRIDGE)
     assert removed.exit_code == 0, removed.stdout + removed.stderr
     assert links(lab_netns) == {}
+
+
+def test_remove_netns_removes_the_device_namespace(nwi: NwiRunner, lab_netns: str) -> None:
+    assert nwi("apply", "-f", DEVICE, "-f", MACVLAN_BRIDGE).exit_code == 0
+    assert lab_netns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    result = nwi("remove-netns", "linux-lab")
+    assert result.stdout.strip() == f"{lab_netns}: removed"
+    assert lab_netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert nwi("remove-netns", "linux-lab").stdout.strip() == f"{lab_netns}: not present"
