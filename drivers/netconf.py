@@ -2,7 +2,7 @@
 
 One transaction on a device with ``:candidate`` (RFC 6241 8.3):
 
-1. lock running, then candidate (so nobody else changes either meanwhile),
+1. lock candidate (and running, when the device also lets others write running directly),
 2. ``discard-changes`` (someone's abandoned edits must not ride along),
 3. one ``edit-config`` per change, in gNMI order (deletes, replaces, updates),
 4. ``commit`` confirmed with a timeout (RFC 6241 8.4),
@@ -93,6 +93,9 @@ class NetconfDriver(Driver):
         self.confirm_timeout = confirm_timeout
         self._mgr: manager.Manager | None = None
         self._modules: dict[str, str] = {}
+        # Set while a transaction runs: a lost session must fail it, never be silently replaced
+        # (a new session would not own the locks or the pending confirmed commit).
+        self._in_transaction = False
 
     def __repr__(self) -> str:
         return f"NetconfDriver({self.name!r}, {self.params.address}:{self.params.port})"
@@ -147,6 +150,11 @@ class NetconfDriver(Driver):
 
     def _session(self) -> manager.Manager:
         if self._mgr is None or not self._mgr.connected:
+            if self._in_transaction:
+                self._mgr = None
+                raise DeviceUnreachable(
+                    self.name, "NETCONF session lost during the transaction; the server reverts what was not confirmed"
+                )
             self.connect()
         assert self._mgr is not None
         return self._mgr
@@ -187,13 +195,18 @@ class NetconfDriver(Driver):
         changes = txn.ordered()
         if not changes:
             return
+        self._session()  # the server's modules resolve namespaces
         edits = [(c, self._document(txn, c)) for c in changes]
-        if self._has(":candidate"):
-            self._apply_candidate(txn, edits, dry_run)
-        elif self._has(":writable-running"):
-            self._apply_running(txn, edits, dry_run)
-        else:
-            raise TransactionRejected(txn.device, "the device offers neither :candidate nor :writable-running")
+        self._in_transaction = True
+        try:
+            if self._has(":candidate"):
+                self._apply_candidate(txn, edits, dry_run)
+            elif self._has(":writable-running"):
+                self._apply_running(txn, edits, dry_run)
+            else:
+                raise TransactionRejected(txn.device, "the device offers neither :candidate nor :writable-running")
+        finally:
+            self._in_transaction = False
 
     def _document(self, txn: Transaction, change: Change) -> etree._Element:
         """The edit-config payload; built before anything touches the device, so bad input changes nothing."""
@@ -207,7 +220,14 @@ class NetconfDriver(Driver):
 
     def _apply_candidate(self, txn: Transaction, edits: list[tuple[Change, etree._Element]], dry_run: bool) -> None:
         changes = [c for c, _ in edits]
-        with self._locked(txn, "running"), self._locked(txn, "candidate"), self._candidate_discarded():
+        with contextlib.ExitStack() as held:
+            if self._has(":writable-running"):
+                # Others could write running directly; lock it too. Not otherwise: netconfd 2.13
+                # cannot revert a dead session's confirmed commit while that session's running
+                # lock is still held ("restore running config failed (config locked)").
+                held.enter_context(self._locked(txn, "running"))
+            held.enter_context(self._locked(txn, "candidate"))
+            held.enter_context(self._candidate_discarded())
             self._call(txn, changes, "discard-changes", lambda m: m.discard_changes())
             for change, doc in edits:
                 self._call(txn, [change], f"edit-config ({change.op} {change.path})", _edit(doc, "candidate"))

@@ -16,15 +16,27 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
+
+from ncclient import manager
+from nwi.drivers.base import ConnectionParams
 
 SCRIPT = Path(__file__).with_name("netconfd.sh")
 USERNAME = "ncuser"
 PASSWORD = "ncpass"
+NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
+IF_NS = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
+IP_NS = "urn:ietf:params:xml:ns:yang:ietf-ip"
+SYS_NS = "urn:ietf:params:xml:ns:yang:ietf-system"
 _BINARIES = ("/usr/sbin/netconfd", "/usr/sbin/netconf-subsystem", "/usr/sbin/sshd")
+
+
+#: Hands out raw sessions to a server (the ``raw`` fixture).
+RawConnect = Callable[["NetconfServer"], manager.Manager]
 
 
 def unavailable() -> str | None:
@@ -53,6 +65,7 @@ class NetconfServer:
     target: Literal["candidate", "running"] = "candidate"
     port: int = 0
     rundir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nwi-netconfd-")))
+    keep_rundir: bool = False  # keep the logs after stop()
     host: str = "127.0.0.1"
     username: str = USERNAME
     password: str = field(default=PASSWORD, repr=False)
@@ -68,6 +81,8 @@ class NetconfServer:
 
     def stop(self) -> None:
         self._script("stop")
+        if not self.keep_rundir:
+            shutil.rmtree(self.rundir, ignore_errors=True)
 
     def _script(self, command: str) -> None:
         env = dict(os.environ, NC_PORT=str(self.port), NC_TARGET=self.target)
@@ -95,6 +110,33 @@ class NetconfServer:
         """A known_hosts line for this server (``[127.0.0.1]:port`` form, as ssh writes it)."""
         key = (self.rundir / "hostkey.pub").read_text().split()
         return f"[{self.host}]:{self.port} {key[0]} {key[1]}\n"
+
+    def connection_params(self, **overrides: Any) -> ConnectionParams:
+        """What an nwi driver needs to reach this server (host key not checked unless overridden)."""
+        fields: dict[str, Any] = {
+            "address": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "host_key_verify": False,
+            "connect_timeout": 10.0,
+            "operation_timeout": 20.0,
+        }
+        fields.update(overrides)
+        return ConnectionParams(**fields)
+
+    def raw_session(self) -> manager.Manager:
+        """A plain ncclient session (not nwi's), to look at the server independently."""
+        return manager.connect(
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            hostkey_verify=False,
+            allow_agent=False,
+            look_for_keys=False,
+            timeout=10,
+        )
 
     def __enter__(self) -> NetconfServer:
         return self.start()

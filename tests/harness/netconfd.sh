@@ -14,6 +14,9 @@ set -euo pipefail
 cmd=${1:?start|stop}; R=${2:?RUNDIR}; P=${NC_PORT:-8830}; TARGET=${NC_TARGET:-candidate}
 USER_NAME=ncuser
 
+# alive and not a zombie (our children are re-parented to an init that may reap them late)
+alive() { [ -e "/proc/$1" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null; }
+
 start() {
   for b in /usr/sbin/netconfd /usr/sbin/netconf-subsystem /usr/sbin/sshd; do
     [ -x "$b" ] || { echo "missing $b: apt-get install netconfd yangcli openssh-server" >&2; exit 3; }
@@ -53,7 +56,7 @@ CFG
   /usr/sbin/sshd -D -e -f "$R/sshd_config" >"$R/sshd.log" 2>&1 </dev/null &
   echo $! > "$R/sshd-fg.pid"
   for _ in $(seq 100); do
-    kill -0 "$(cat "$R/netconfd.pid")" 2>/dev/null || break
+    alive "$(cat "$R/netconfd.pid")" || break
     [ -S "$R/ncxserver.sock" ] && ss -ltn | grep -q "127.0.0.1:$P " && return 0
     sleep 0.1
   done
@@ -67,8 +70,8 @@ stop() {
     [ -f "$R/$p.pid" ] || continue
     pid=$(cat "$R/$p.pid")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null || true
     rm -f "$R/$p.pid"
   done
   rm -f "$R/ncxserver.sock"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +11,11 @@ from ncclient import manager
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
-from harness.netconfd import NetconfServer, unavailable  # noqa: E402
-
-from nwi.drivers.base import ConnectionParams  # noqa: E402
-from nwi.drivers.netconf import NetconfDriver  # noqa: E402
-
-NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
-IF_NS = "urn:ietf:params:xml:ns:yang:ietf-interfaces"
-SYS_NS = "urn:ietf:params:xml:ns:yang:ietf-system"
+from harness.netconfd import IF_NS, NC_NS, SYS_NS, NetconfServer, RawConnect, unavailable
+from nwi.drivers.netconf import NetconfDriver
 
 # Everything the tests write lives under these two top-level containers.
-_WIPE = f"""<config xmlns="{NC}" xmlns:nc="{NC}">
+_WIPE = f"""<config xmlns="{NC_NS}" xmlns:nc="{NC_NS}">
   <interfaces xmlns="{IF_NS}" nc:operation="remove"/>
   <system xmlns="{SYS_NS}" nc:operation="remove"/>
 </config>"""
@@ -32,7 +26,7 @@ def _start(target: str) -> Iterator[NetconfServer]:
     if reason:
         print(f"SKIP: {reason}")
         pytest.skip(reason)
-    server = NetconfServer(target=target)  # type: ignore[arg-type]
+    server = NetconfServer(target=target)
     server.start()
     try:
         yield server
@@ -52,27 +46,14 @@ def running_only_server() -> Iterator[NetconfServer]:
     yield from _start("running")
 
 
-RawConnect = Callable[..., manager.Manager]
-
-
 @pytest.fixture
-def raw(request: pytest.FixtureRequest) -> Iterator[RawConnect]:
+def raw() -> Iterator[RawConnect]:
     """Open plain ncclient sessions (not nwi's) to look at a server; all closed after the test."""
     opened: list[manager.Manager] = []
 
     def connect(server: NetconfServer) -> manager.Manager:
-        m = manager.connect(
-            host=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            hostkey_verify=False,
-            allow_agent=False,
-            look_for_keys=False,
-            timeout=10,
-        )
-        opened.append(m)
-        return m
+        opened.append(server.raw_session())
+        return opened[-1]
 
     yield connect
     for m in opened:
@@ -82,16 +63,7 @@ def raw(request: pytest.FixtureRequest) -> Iterator[RawConnect]:
 
 def wipe(server: NetconfServer) -> None:
     """Empty the test's part of running, through a raw session."""
-    with manager.connect(
-        host=server.host,
-        port=server.port,
-        username=server.username,
-        password=server.password,
-        hostkey_verify=False,
-        allow_agent=False,
-        look_for_keys=False,
-        timeout=10,
-    ) as m:
+    with server.raw_session() as m:
         target = "candidate" if ":candidate" in m.server_capabilities else "running"
         with m.locked(target):
             m.edit_config(config=_WIPE, target=target)
@@ -112,29 +84,15 @@ def running_server(running_only_server: NetconfServer) -> NetconfServer:
     return running_only_server
 
 
-def params_for(server: NetconfServer, **overrides: object) -> ConnectionParams:
-    base: dict[str, object] = {
-        "address": server.host,
-        "port": server.port,
-        "username": server.username,
-        "password": server.password,
-        "host_key_verify": False,
-        "connect_timeout": 10.0,
-        "operation_timeout": 20.0,
-    }
-    base.update(overrides)
-    return ConnectionParams(**base)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def driver(server: NetconfServer) -> Iterator[NetconfDriver]:
-    d = NetconfDriver("r1", params_for(server))
+    d = NetconfDriver("r1", server.connection_params())
     yield d
     d.close()
 
 
 @pytest.fixture
 def running_driver(running_server: NetconfServer) -> Iterator[NetconfDriver]:
-    d = NetconfDriver("r2", params_for(running_server))
+    d = NetconfDriver("r2", running_server.connection_params())
     yield d
     d.close()
