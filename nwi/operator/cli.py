@@ -33,11 +33,15 @@ def operator(
         Path, typer.Option(envvar="NWI_STATE_DIR", help="Scratch space (virtual devices' state).")
     ] = Path("/var/lib/nwi"),
     drift_interval: Annotated[
-        float, typer.Option(min=1, envvar="NWI_DRIFT_INTERVAL", help="Seconds between drift checks of an object.")
+        float,
+        typer.Option(
+            min=1, envvar="NWI_DRIFT_INTERVAL",
+            help="Seconds between drift checks of an object (and re-checks of Waiting ones).",
+        ),
     ] = 300.0,
     wait_recheck: Annotated[
-        float, typer.Option(min=1, help="Backstop re-check of Waiting/Blocked objects, seconds "
-                                        "(dependents are woken at once when a dependency turns Ready).")
+        float, typer.Option(min=1, help="Backstop re-check of a deletion Blocked by dependents, seconds "
+                                        "(it is woken at once when the last dependent is gone).")
     ] = 60.0,
     retry_max: Annotated[
         float, typer.Option(min=1, help="Cap of the exponential retry backoff for failed objects, seconds.")

@@ -44,7 +44,7 @@ class OperatorConfig:
     inventory_namespace: str = DEFAULT_INVENTORY_NAMESPACE
     state_dir: Path = Path("/var/lib/nwi")
     drift_interval: float = 300.0
-    wait_recheck: float = 60.0  # backstop re-check of Waiting/Blocked objects (the trigger is the fast path)
+    wait_recheck: float = 60.0  # backstop re-check of Blocked deletions (the index wakes them on change)
     retry_base: float = 2.0
     retry_max: float = 300.0
     batch_window: float = 0.05
@@ -178,8 +178,9 @@ class Controller:
         if outcome is None or outcome.phase in (Phase.READY, Phase.DRIFTED):
             return
         if outcome.phase == Phase.WAITING:
-            # woken by the dependency turning Ready; this delay is only the backstop re-check
-            raise kopf.TemporaryError(outcome.message, delay=self.cfg.wait_recheck)
+            # nothing to retry: the dependency turning Ready wakes this object (the sink's trigger),
+            # and the periodic timer re-checks it as a backstop
+            return
         if outcome.phase == Phase.FAILED and outcome.reason in PERMANENT:
             return
         raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
@@ -201,10 +202,13 @@ class Controller:
         raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
 
     async def drift(self, body: Mapping[str, Any]) -> None:
-        """Timer: re-read the device for an object believed in sync; the engine repairs or reports."""
+        """Timer: re-read the device for an object believed in sync (the engine repairs or reports drift).
+
+        Also the backstop for Waiting objects, which are otherwise woken only by a dependency's trigger.
+        """
         meta = body.get("metadata") or {}
         key = ObjectKey(str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
         entry = self.index.get(key)
-        if entry is None or entry.deleting or entry.status.phase not in (Phase.READY, Phase.DRIFTED):
-            return  # Waiting/Failed objects are kopf's to retry
+        if entry is None or entry.deleting or entry.status.phase not in (Phase.READY, Phase.DRIFTED, Phase.WAITING):
+            return  # Failed objects are kopf's to retry (with backoff)
         await self.reconciler.reconcile(key)

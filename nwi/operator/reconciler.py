@@ -111,7 +111,9 @@ class Reconciler:
             entry = self.index.get(dep)
             if entry is None or entry.deleting or dep in self._running:
                 continue  # in the running batch, the engine itself starts it next
-            if entry.status.phase in (Phase.WAITING, Phase.PENDING):
+            # a cycle member wakes too: an edit broke the cycle and the other side turned Ready
+            stuck = entry.status.phase in (Phase.WAITING, Phase.PENDING)
+            if stuck or entry.status.reason == Reason.DEPENDENCY_CYCLE:
                 log.debug("%s is Ready: waking %s", key, dep)
                 self.enqueue_threadsafe(dep)
 
