@@ -383,14 +383,15 @@ def extract(data: etree._Element, path: GnmiPath, ns: Namespaces) -> Any:
         nodes = matches
         if not nodes:
             return None
-    last = path.elems[-1]
     assert namespace is not None
-    if last.keys:
-        return _to_json(nodes[0], namespace, ns)
-    local = etree.QName(nodes[0]).localname
-    if len(nodes) > 1 or local in LIST_KEYS.get(namespace, {}):
-        return [_to_json(n, namespace, ns) for n in nodes]
-    return _to_json(nodes[0], namespace, ns)
+    values = [v for v in (_to_json(n, namespace, ns) for n in nodes) if v is not _EMPTY]
+    if not values:
+        return None
+    if path.elems[-1].keys:
+        return values[0]
+    if len(values) > 1 or etree.QName(nodes[0]).localname in LIST_KEYS.get(namespace, {}):
+        return values
+    return values[0]
 
 
 def _keys_match(node: etree._Element, elem: PathElem, namespace: str, ns: Namespaces) -> bool:
@@ -402,13 +403,19 @@ def _keys_match(node: etree._Element, elem: PathElem, namespace: str, ns: Namesp
     return True
 
 
+#: An element with neither text nor (non-empty) children. It reads as absent: servers
+#: leave empty non-presence containers behind (netconfd after removing a child of a
+#: missing container, and every server for the ancestors a merge creates), and those
+#: carry no configuration. The price: an empty presence container or empty-type leaf
+#: reads as absent too (XML does not tell them apart without the YANG schema).
+_EMPTY: Any = object()
+
+
 def _to_json(node: etree._Element, namespace: str, ns: Namespaces) -> Any:
     children = [c for c in node if isinstance(c.tag, str)]  # skip comments / processing instructions
     if not children:
         if node.text is None or not node.text.strip():
-            # An empty element is an empty container, a presence container or an
-            # empty-type leaf; XML does not say which. Report an empty object.
-            return {}
+            return _EMPTY
         return _leaf_text(node, ns)
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     for child in children:
@@ -420,15 +427,16 @@ def _to_json(node: etree._Element, namespace: str, ns: Namespaces) -> Any:
         if child_ns != namespace:
             module = ns.module_of(child_ns)
             name = f"{module}:{local}" if module else local
-        values = [_to_json(e, child_ns, ns) for e in elems]
-        out[name] = values if len(values) > 1 or local in LIST_KEYS.get(child_ns, {}) else values[0]
-    return out
+        values = [v for v in (_to_json(e, child_ns, ns) for e in elems) if v is not _EMPTY]
+        if values:
+            out[name] = values if len(values) > 1 or local in LIST_KEYS.get(child_ns, {}) else values[0]
+    return out or _EMPTY
 
 
 def _leaf_text(node: etree._Element, ns: Namespaces) -> str:
     """A leaf's text; a QName value (identityref) comes back in RFC 7951 ``module:identity`` form."""
-    text = (node.text or "").strip()
-    m = _IDENTITY.match(text)
+    text = node.text or ""
+    m = _IDENTITY.match(text.strip())
     if m and m.group(1) in node.nsmap:
         module = ns.module_of(node.nsmap[m.group(1)])
         if module:

@@ -214,6 +214,21 @@ def test_reply_to_json_shapes() -> None:
     assert extract(data, parse_path("/ietf-interfaces:interfaces/interface[name=eth9]"), ns) is None
 
 
+def test_empty_containers_read_as_absent() -> None:
+    """netconfd leaves ``<system><ntp/></system>`` behind after removing ntp from a missing system."""
+    sys_ns = "urn:ietf:params:xml:ns:yang:ietf-system"
+    data = etree.fromstring(
+        f"""<data xmlns="{NC_NS}"><system xmlns="{sys_ns}">
+          <ntp>
+          </ntp><hostname> spaced </hostname><location/></system></data>"""
+    )
+    ns = namespaces_for("OpenConfig")
+    assert extract(data, parse_path("/ietf-system:system/ntp"), ns) is None
+    assert extract(data, parse_path("/ietf-system:system"), ns) == {"hostname": " spaced "}  # leaf text kept as is
+    data.find(f"{{{sys_ns}}}system").remove(data.find(f"{{{sys_ns}}}system/{{{sys_ns}}}hostname"))
+    assert extract(data, parse_path("/ietf-system:system"), ns) is None
+
+
 def test_round_trip_through_xml_preserves_the_json() -> None:
     ns = namespaces_for("SROSConfig")
     path = sros("/service/vpls[service-name=vpls-01]")
