@@ -32,6 +32,10 @@ class KubeStatusSink:
         return self.index.status(key)
 
     def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
+        before = self.index.status(obj.key)
+        if (status.reason == Reason.PROGRESSING and before is not None and before.phase == Phase.DRIFTED
+                and before.applied_hash == obj.desired_hash):
+            return  # a drift re-check of a report-only object: do not flap Drifted -> Applying -> Drifted
         self.write(obj.key, status)
 
     def write(self, key: ObjectKey, status: ObjectStatus) -> None:
@@ -57,9 +61,10 @@ class KubeStatusSink:
 def transition_event(before: ObjectStatus, after: ObjectStatus) -> tuple[str, str, str] | None:
     """(type, reason, message) of the Event for a status change, if it deserves one."""
     changed = (before.phase, before.message) != (after.phase, after.message)
-    if after.phase == Phase.READY and after.last_applied_time != before.last_applied_time:
-        reason = "DriftRepaired" if after.reason == Reason.DRIFT_REPAIRED else "Applied"
-        return NORMAL, reason, after.message
+    if after.phase == Phase.READY and after.reason in (Reason.APPLIED, Reason.DRIFT_REPAIRED):
+        wrote = (before.reason, before.applied_hash, before.last_applied_time) != (
+            after.reason, after.applied_hash, after.last_applied_time)
+        return (NORMAL, str(after.reason), after.message) if wrote else None
     if not changed:
         return None
     if after.phase == Phase.FAILED:

@@ -1,0 +1,149 @@
+"""The operator's pieces that need no apiserver: index, reverse edges, closure, sink, helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nwi.model import ObjectKey, SecretObject
+from nwi.operator.controller import backoff, entry_of
+from nwi.operator.index import Entry, ObjectIndex
+from nwi.operator.kubeapi import without_empty
+from nwi.operator.sink import KubeStatusSink, transition_event
+from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
+
+NS = "ns"
+
+
+def body(name: str, deps: tuple[str, ...] = (), status: dict[str, Any] | None = None, rv: int = 1,
+         deleting: bool = False, path: str = "/system/config") -> dict[str, Any]:
+    import json
+
+    meta: dict[str, Any] = {"name": name, "namespace": NS, "resourceVersion": str(rv), "generation": 1,
+                            "uid": f"uid-{name}"}
+    if deps:
+        meta["annotations"] = {"nwi.enc.nokia.com/depends_on": json.dumps([{"kind": "OpenConfig", "name": d}
+                                                                           for d in deps])}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    doc = {"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "OpenConfig", "metadata": meta,
+           "spec": {"switchID": "sw", "path": path, "properties": {"hostname": name}}}
+    if status is not None:
+        doc["status"] = status
+    return doc
+
+
+def key(name: str) -> ObjectKey:
+    return ObjectKey("OpenConfig", NS, name)
+
+
+def ready_status(entry: Entry) -> dict[str, Any]:
+    assert entry.obj is not None
+    outcome = Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash, wrote=True)
+    return derive_status(outcome, None, 1, "d").to_dict()
+
+
+def test_reverse_edges_follow_the_annotation() -> None:
+    index = ObjectIndex()
+    index.upsert(entry_of(body("a")))
+    index.upsert(entry_of(body("b", ("a",))))
+    assert index.dependents(key("a")) == {key("b")}
+    index.upsert(entry_of(body("b", ("c",), rv=2)))  # re-wired: b now needs c, not a
+    assert index.dependents(key("a")) == set()
+    index.upsert(entry_of(body("c")))
+    assert index.dependents(key("c")) == {key("b")}
+    index.remove(key("b"))
+    assert index.dependents(key("c")) == set()
+
+
+def test_closure_pulls_in_unready_dependencies_only() -> None:
+    index = ObjectIndex()
+    a = entry_of(body("a"))
+    index.upsert(entry_of(body("a", status=ready_status(a))))
+    index.upsert(entry_of(body("b", ("a",))))
+    index.upsert(entry_of(body("c", ("b",))))
+    index.upsert(entry_of(body("d", ("c",), deleting=True)))
+    assert {o.key.name for o in index.closure([key("c")])} == {"b", "c"}  # a is Ready: external
+    assert index.closure([key("d")]) == []  # never apply an object being deleted
+    assert index.ready_keys() == {key("a")}
+
+
+def test_an_older_watch_event_does_not_undo_a_newer_status() -> None:
+    index = ObjectIndex()
+    index.upsert(entry_of(body("a", rv=5)))
+    newer = ObjectStatus(phase=Phase.FAILED, reason="DeviceUnreachable")
+    index.set_status(key("a"), newer, 7)
+    index.upsert(entry_of(body("a", rv=6)))  # an event from before our patch
+    status = index.status(key("a"))
+    assert status is not None and status.phase == Phase.FAILED
+
+
+def test_invalid_object_is_indexed_with_its_error() -> None:
+    entry = entry_of(body("bad", path="no-leading-slash["))
+    assert entry.obj is None and "spec.path" in entry.error
+
+
+def test_wait_until_wakes_on_change() -> None:
+    async def scenario() -> bool:
+        index = ObjectIndex()
+        index.upsert(entry_of(body("a")))
+        index.upsert(entry_of(body("b", ("a",))))
+        waiter = asyncio.create_task(index.wait_until(lambda: not index.dependents(key("a")), timeout=10))
+        await asyncio.sleep(0)  # let it register
+        index.remove(key("b"))
+        return await asyncio.wait_for(waiter, 5)
+
+    assert asyncio.run(scenario()) is True
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.patches: list[tuple[ObjectKey, dict[str, Any]]] = []
+        self.events: list[tuple[ObjectKey, str, str, str]] = []
+
+    def patch_status(self, key: ObjectKey, status: dict[str, Any]) -> int | None:
+        self.patches.append((key, status))
+        return 100 + len(self.patches)
+
+    def post_event(self, key: ObjectKey, uid: str, type_: str, reason: str, message: str) -> None:
+        self.events.append((key, type_, reason, message))
+
+    def read_secret(self, namespace: str, name: str) -> SecretObject | None:
+        return None
+
+    def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> list[dict[str, Any]]:
+        return []
+
+
+def test_sink_patches_changes_only_and_triggers_on_turning_ready() -> None:
+    index = ObjectIndex()
+    entry = entry_of(body("a"))
+    index.upsert(entry)
+    api, woken = FakeApi(), []
+    sink = KubeStatusSink(index, api, woken.append)
+    assert entry.obj is not None
+    ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash,
+                                  wrote=True), None, 1, "d")
+    sink.record(entry.obj, ready)
+    sink.record(entry.obj, ready)  # unchanged: not patched again, not triggered again
+    assert len(api.patches) == 1 and woken == [key("a")]
+    assert [e[2] for e in api.events] == ["Applied"]
+
+
+def test_transition_events() -> None:
+    pending = ObjectStatus()
+    failed = ObjectStatus(phase=Phase.FAILED, reason="DeviceUnreachable", message="sw: no connection")
+    assert transition_event(pending, failed) == ("Warning", "Failed", "DeviceUnreachable: sw: no connection")
+    assert transition_event(failed, failed) is None  # a retry failing the same way is not news
+    blocked = ObjectStatus(phase=Phase.BLOCKED, reason="HasDependents", message="still needed by b")
+    assert transition_event(pending, blocked) == ("Normal", "Blocked", "still needed by b")
+
+
+def test_empty_fields_are_never_sent() -> None:
+    patch = without_empty({"phase": "Ready", "reason": "", "waitingOn": [],
+                           "conditions": [{"type": "Ready", "message": ""}]})
+    assert patch == {"phase": "Ready", "reason": None, "waitingOn": None, "conditions": [{"type": "Ready"}]}
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(r, 2, 30) for r in range(6)] == [2, 4, 8, 16, 30, 30]
