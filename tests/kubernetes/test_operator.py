@@ -216,3 +216,23 @@ def test_unreachable_device_fails_clearly_and_recovers(
     assert failures and all("DeviceUnreachable" in m for m in failures)
     assert all(PASSWORD not in e["message"] for e in events)
     print(f"recovered {recovery:.1f}s after the device came back")
+
+
+def test_missing_device_fails_clearly_until_it_is_created(
+    kube: KubeApiServer, operator: Operator, device: Device
+) -> None:
+    ns = "late-device"
+    kube.kubectl("create", "namespace", ns)
+    kube.kubectl("apply", "-f", "-", input=_config(
+        "OpenConfig", "ntp", ns, "late-sw", "/system/clock/config", {"timezone-name": "UTC"}))
+
+    def failed() -> dict[str, Any] | None:
+        status = status_of(kube, "openconfig", ns, "ntp")
+        return status if status.get("phase") == "Failed" else None
+
+    status = wait_for(failed, 30, "ntp Failed without a Device")
+    assert "no Device 'late-sw'" in status["message"] and ns in status["message"], status["message"]
+    # the Device appears (pointing at the mock switch): the object is retried at once, not after a backoff
+    kube.kubectl("apply", "-f", "-", input=device_yaml(ns, "late-sw", device.port(SWITCH)))
+    wait_for(lambda: status_of(kube, "openconfig", ns, "ntp").get("phase") == "Ready", 30, "ntp Ready")
+    assert device.stores[SWITCH].inner.snapshot().get(parse_path("/system/clock/config")) == {"timezone-name": "UTC"}
