@@ -6,6 +6,7 @@ the generated CRDs (``nwi.crdgen``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ class ConfigObject:
             return self.path
         return GnmiPath((PathElem(root), *self.path.elems), self.path.origin)
 
-    @property
+    @functools.cached_property
     def desired_hash(self) -> str:
         """Hash of everything that decides what goes onto the device."""
         doc = {
