@@ -33,6 +33,8 @@ _REASON_OF_ERROR = {
     "DeviceUnreachable": Reason.DEVICE_UNREACHABLE,
     "AuthenticationFailed": Reason.AUTHENTICATION_FAILED,
     "TransactionRejected": Reason.TRANSACTION_REJECTED,
+    "DeviceNotFound": Reason.DEVICE_NOT_FOUND,
+    "CredentialsNotFound": Reason.CREDENTIALS_NOT_FOUND,
 }
 
 
@@ -265,7 +267,7 @@ class Engine:
         """Record Waiting/Applying on the way, except for a re-check of an object Ready at this hash:
         its conditions must not flap on every run (kstatus consumers would see it go unready)."""
         prev = self.sink.previous(obj.key)
-        if not (prev and prev.phase == Phase.READY and prev.applied_hash == obj.desired_hash):
+        if not (prev and prev.phase in (Phase.READY, Phase.DRIFTED) and prev.applied_hash == obj.desired_hash):
             self._record(obj, device_of, outcome)
 
     def _count_transaction(self) -> None:

@@ -38,6 +38,7 @@ class Reason(enum.StrEnum):
     INVALID = "InvalidSpec"
     PATH_CONFLICT = "PathConflict"
     DEVICE_NOT_FOUND = "DeviceNotFound"
+    CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
     DEVICE_UNREACHABLE = "DeviceUnreachable"
     AUTHENTICATION_FAILED = "AuthenticationFailed"
     TRANSACTION_REJECTED = "TransactionRejected"
@@ -96,6 +97,8 @@ class ObjectStatus:
     last_applied_time: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        # every field present, empty or not: the operator's merge patch turns empty ones into
+        # deletions (nwi.operator.kubeapi.without_empty), which an omitted key would not be
         d: dict[str, Any] = {
             "phase": str(self.phase),
             "reason": self.reason,
