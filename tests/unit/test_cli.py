@@ -151,3 +151,35 @@ def test_graph_dot_and_mermaid_coloured_by_phase(nwi: NwiRunner) -> None:
 
 def test_get_unknown_kind_is_a_usage_error(nwi: NwiRunner) -> None:
     assert nwi("get", "junosconfigs").exit_code == 2
+
+
+def test_progress_on_a_terminal_quiet_when_piped(tmp_path: Path) -> None:
+    """On a terminal a progress bar goes to stderr; piped, stdout holds only the result table."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NWI_STATE_DIR": str(tmp_path / "tty"), "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "nwi.cli", "apply", "-f", str(SAMPLES / "l3vpn")]
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    assert b"applying" in seen and b"/21" in seen  # rich progress: "applying ━━━  n/21"
+
+    env["NWI_STATE_DIR"] = str(tmp_path / "pipe")
+    piped = subprocess.run(cmd, capture_output=True, env=env, timeout=60)
+    assert piped.returncode == 0
+    assert piped.stderr == b""
+    assert piped.stdout.decode().splitlines()[0].split() == [
+        "NAMESPACE", "NAME", "KIND", "SWITCH", "PATH", "PHASE", "WAITING-ON", "AGE"]
