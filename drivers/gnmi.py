@@ -47,6 +47,10 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2
 from grpc_status import rpc_status
+from pygnmi.client import gNMIclient, gNMIException
+from pygnmi.create_gnmi_path import gnmi_path_generator
+from pygnmi.spec.v080 import gnmi_pb2
+
 from nwi.drivers.base import (
     AuthenticationFailed,
     Change,
@@ -61,10 +65,6 @@ from nwi.drivers.base import (
 )
 from nwi.drivers.gnmi_codec import canonical, path_to_proto, strip_modules_json
 from nwi.drivers.virtual import apply_changes
-from pygnmi.client import gNMIclient, gNMIException
-from pygnmi.create_gnmi_path import gnmi_path_generator
-from pygnmi.spec.v080 import gnmi_pb2
-
 from nwi.path import GnmiPath, PathError, parse_path
 from nwi.tree import Tree, TreeError
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nwi.drivers.base import Change, DeviceInfo, Driver, Op, Transaction, TransactionRejected
-
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
 

@@ -15,11 +15,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
 from nwi.drivers.linux import netns as ns
 from nwi.drivers.linux.planner import Plan, Step, Target
 from nwi.drivers.linux.reader import BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, LinkState, read_links
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
 
 log = logging.getLogger(__name__)
 

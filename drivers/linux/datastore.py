@@ -21,7 +21,6 @@ from nwi.drivers.linux.planner import Plan, PlanError, make_plan
 from nwi.drivers.linux.reader import LinkState, links_to_tree, read_links
 from nwi.drivers.linux.schema import LIST_KEYS, interface_name
 from nwi.drivers.virtual import apply_changes
-
 from nwi.path import GnmiPath
 from nwi.tree import Tree
 

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from nwi.drivers.linux.reader import LinkState
 from nwi.drivers.linux.schema import INTERFACE, INTERFACES, LINK_TYPES, LinkSpec, parse_link
-
 from nwi.tree import Tree
 
 Action = Literal["detach", "delete", "create", "converge"]

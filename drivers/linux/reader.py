@@ -11,9 +11,9 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from nwi.drivers.linux.schema import INTERFACE, INTERFACES, LIST_KEYS, sort_addresses
 from pyroute2 import IPRoute
 
+from nwi.drivers.linux.schema import INTERFACE, INTERFACES, LIST_KEYS, sort_addresses
 from nwi.path import GnmiPath, PathElem
 from nwi.tree import Tree
 

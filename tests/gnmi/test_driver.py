@@ -6,6 +6,8 @@ import socket
 from collections.abc import Callable, Iterator
 
 import pytest
+from pygnmi.client import gNMIclient
+
 from nwi.drivers.base import (
     AuthenticationFailed,
     Change,
@@ -16,8 +18,6 @@ from nwi.drivers.base import (
     TransactionRejected,
 )
 from nwi.drivers.gnmi import GnmiDriver, UnsupportedEncoding
-from pygnmi.client import gNMIclient
-
 from nwi.mockgnmi import MockGnmiServer, memory_target
 from nwi.path import parse_path
 from tests.gnmi.helpers import IF_KEYS, PASSWORD, USER, get_val

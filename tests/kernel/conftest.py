@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+
 from nwi.drivers.linux import netns as ns
 from nwi.drivers.linux.datastore import LinuxDatastore
 

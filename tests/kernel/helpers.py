@@ -8,7 +8,6 @@ from typing import Any
 
 from nwi.drivers.base import Change, Op, Transaction
 from nwi.drivers.linux import netns as ns
-
 from nwi.path import GnmiPath, parse_path
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from nwi.drivers.linux.datastore import LinuxDatastore
 from pygnmi.client import gNMIclient, gNMIException
 
+from nwi.drivers.linux.datastore import LinuxDatastore
 from nwi.mockgnmi import Target, running
 from nwi.mockgnmi.target import Credentials
 from tests.kernel.helpers import addresses, info_data, kernel_view, kind, links

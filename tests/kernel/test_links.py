@@ -11,12 +11,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from nwi.drivers.base import TransactionRejected
 from nwi.drivers.linux import netns as ns
 from nwi.drivers.linux.applier import Applier
 from nwi.drivers.linux.datastore import LinuxDatastore
 from nwi.drivers.virtual import VirtualDriver
-
 from tests.kernel.helpers import addresses, delete, iface, info_data, ip, kernel_view, kind, links, replace, txn, update
 
 pytestmark = pytest.mark.kernel
@@ -266,7 +266,6 @@ def test_missing_parent_refused_against_the_device(store: LinuxDatastore, netns_
 
 def test_validate_linux_properties_names_path_and_fields() -> None:
     from nwi.drivers.linux import validate_linux_properties
-
     from nwi.path import parse_path
 
     assert validate_linux_properties(iface("mv0"), MACVLAN) == []

@@ -11,10 +11,10 @@ import os
 import subprocess
 
 import pytest
+
 from nwi.drivers.base import TransactionRejected
 from nwi.drivers.linux.applier import Applier
 from nwi.drivers.linux.datastore import LinuxDatastore
-
 from tests.conftest import SAMPLES, NwiRunner
 from tests.harness.uml import GUEST_ENV
 from tests.kernel.helpers import (

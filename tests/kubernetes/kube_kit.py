@@ -15,9 +15,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
 from harness.kube import KubeApiServer, free_port, wait_for
+
 from nwi.drivers.base import Transaction
 from nwi.drivers.virtual import DeviceStore
-
 from nwi.mockgnmi.server import MockGnmiServer
 from nwi.tree import Tree
 

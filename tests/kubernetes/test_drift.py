@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from harness.kube import KubeApiServer, wait_for
 from kube_kit import SWITCH, Device, Operator, device_yaml, status_of
-from nwi.drivers.base import Change, Op, Transaction
 
+from nwi.drivers.base import Change, Op, Transaction
 from nwi.path import parse_path
 
 pytestmark = pytest.mark.kubernetes

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
 from nwi.drivers.base import ConnectionParams, Transaction
 from nwi.drivers.gnmi import GnmiDriver
-
 from nwi.engine import DriverPool, Engine
 from nwi.mockgnmi import MockGnmiServer, memory_target, running
 from nwi.model import ConfigObject

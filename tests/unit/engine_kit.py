@@ -9,7 +9,6 @@ from typing import Any
 
 from nwi.drivers.base import DeviceInfo, DeviceUnreachable, Driver, Transaction
 from nwi.drivers.virtual import DeviceStore, VirtualDriver
-
 from nwi.engine import DriverPool, Engine
 from nwi.loader import build_object
 from nwi.model import ConfigObject, ObjectKey, Source

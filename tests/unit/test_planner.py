@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from nwi.drivers.base import Op
-
 from nwi.path import parse_path as P
 from nwi.planner import plan_batch, plan_object, render_diff, same_config, simulate_waves
 from tests.unit.engine_kit import obj
