@@ -12,6 +12,7 @@ import graphlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from nwi.model import ConfigObject, ObjectKey
 
@@ -60,7 +61,7 @@ class DependencyGraph:
                     self.cycles[member] = cycle
         # everything depending (transitively) on a cycle or a missing object is blocked behind it
         roots = set(self.cycles) | set(self.missing) | self.failed
-        behind = self._reachable_dependents(roots) - roots
+        behind = self._reachable_dependents(roots) - roots if roots else set()
         for key in behind:
             self.blocked[key] = tuple(d for d in self.deps[key] if d in roots or d in behind)
 
@@ -109,40 +110,52 @@ class DependencyGraph:
         ts = self.sorter(reverse)
         out: list[list[ObjectKey]] = []
         while ts.is_active():
-            ready = sorted(ts.get_ready())
+            ready = sorted(ts.get_ready(), key=_ORDER)
             out.append(ready)
             ts.done(*ready)
         return out
 
 
+#: the order of ObjectKey's dataclass comparison, as a sort key: compared as plain tuples in C, not through
+#: the dataclass's Python-level ``__lt__`` (sorting a 100k-object wave otherwise dominates planning)
+_ORDER = attrgetter("kind", "namespace", "name")
+
+
 def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[list[ObjectKey]]:
-    """Tarjan's strongly connected components, iterative (no recursion limit)."""
-    index: dict[ObjectKey, int] = {}
-    low: dict[ObjectKey, int] = {}
-    on_stack: set[ObjectKey] = set()
-    stack: list[ObjectKey] = []
+    """Tarjan's strongly connected components, iterative (no recursion limit).
+
+    Runs on integer node ids: each key is hashed once here instead of on every
+    visit (ObjectKey's hash and equality are Python-level dataclass methods).
+    """
+    nodes = list(edges)
+    id_of = {k: i for i, k in enumerate(nodes)}
+    adjacent = [[id_of[d] for d in edges[k] if d in id_of] for k in nodes]
+    index = [-1] * len(nodes)
+    low = [0] * len(nodes)
+    on_stack = [False] * len(nodes)
+    stack: list[int] = []
     result: list[list[ObjectKey]] = []
     counter = 0
-    for start in edges:
-        if start in index:
+    for start in range(len(nodes)):
+        if index[start] >= 0:
             continue
-        work: list[tuple[ObjectKey, list[ObjectKey]]] = []
+        work: list[tuple[int, list[int]]] = []
         index[start] = low[start] = counter
         counter += 1
         stack.append(start)
-        on_stack.add(start)
-        work.append((start, [d for d in edges[start] if d in edges]))
+        on_stack[start] = True
+        work.append((start, list(adjacent[start])))
         while work:
             node, todo = work[-1]
             if todo:
                 nxt = todo.pop()
-                if nxt not in index:
+                if index[nxt] < 0:
                     index[nxt] = low[nxt] = counter
                     counter += 1
                     stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, [d for d in edges[nxt] if d in edges]))
-                elif nxt in on_stack:
+                    on_stack[nxt] = True
+                    work.append((nxt, list(adjacent[nxt])))
+                elif on_stack[nxt]:
                     low[node] = min(low[node], index[nxt])
                 continue
             work.pop()
@@ -153,11 +166,11 @@ def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[l
                 component = []
                 while True:
                     member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
+                    on_stack[member] = False
+                    component.append(nodes[member])
                     if member == node:
                         break
-                result.append(sorted(component))
+                result.append(sorted(component, key=_ORDER))
     return result
 
 

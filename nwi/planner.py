@@ -70,8 +70,9 @@ def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str
     return scratch.get(path)
 
 
-def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
-    path = obj.device_path
+def plan_object(obj: ConfigObject, device: str, before: Any, path: GnmiPath | None = None) -> ObjectPlan:
+    """``path``: the object's ``device_path`` when the caller has it already (it is computed on each access)."""
+    path = obj.device_path if path is None else path
     op = obj.spec.operation
     kind = CONFIG_KINDS[obj.key.kind]
     compare_op = "merge" if op == "replace" and kind.device_fills_defaults else op
@@ -86,9 +87,9 @@ def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
     return ObjectPlan(obj.key, device, path, before, after, change)
 
 
-def plan_removal(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
+def plan_removal(obj: ConfigObject, device: str, before: Any, path: GnmiPath | None = None) -> ObjectPlan:
     """Removing an object's config from its device (nothing to remove for a ``delete`` object)."""
-    path = obj.device_path
+    path = obj.device_path if path is None else path
     if obj.spec.operation == "delete" or before is None:
         return ObjectPlan(obj.key, device, path, before, before if obj.spec.operation == "delete" else None, None)
     change = Change(Op.DELETE, path, None, owner=str(obj.key), kind=obj.key.kind)
@@ -100,7 +101,8 @@ def plan_batch(
 ) -> DeviceBatch:
     """One batch: each object's plan against the device's current subtrees."""
     plan = plan_removal if removal else plan_object
-    return DeviceBatch(device, [plan(o, device, current.get(o.device_path)) for o in objects])
+    paths = [o.device_path for o in objects]
+    return DeviceBatch(device, [plan(o, device, current.get(p), p) for o, p in zip(objects, paths, strict=True)])
 
 
 def same_config(a: Any, b: Any) -> bool:
@@ -178,7 +180,7 @@ def simulate_waves(
         batches = []
         for device, objs in sorted(by_device.items()):
             t = scratch.setdefault(device, Tree())
-            batch = plan_batch(objs, device, {o.device_path: t.get(o.device_path) for o in objs}, removal)
+            batch = plan_batch(objs, device, {p: t.get(p) for p in (o.device_path for o in objs)}, removal)
             for p in batch.objects:
                 if p.change is not None:
                     try:

@@ -44,9 +44,12 @@ class KeyedList:
         self.entries: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def ident(self, keys: Mapping[str, Any]) -> tuple[str, ...]:
-        if set(keys) != set(self.key_names):
-            raise TreeError(f"list keyed by {list(self.key_names)} addressed with keys {sorted(keys)}")
-        return tuple(_key_text(keys[k]) for k in self.key_names)
+        # same test as set(keys) == set(key_names) (key names are unique), without building two sets:
+        # this runs for every keyed element of every path the planner and the devices touch
+        names = self.key_names
+        if len(keys) != len(names) or any(k not in keys for k in names):
+            raise TreeError(f"list keyed by {list(names)} addressed with keys {sorted(keys)}")
+        return tuple(_key_text(keys[k]) for k in names)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> KeyedList:
         new = KeyedList(self.key_names)
@@ -56,9 +59,11 @@ class KeyedList:
 
 def _key_text(value: Any) -> str:
     """Key values in paths are strings; JSON bodies may carry numbers or bools."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
+    return json.dumps(value)
 
 
 class Tree:
@@ -245,7 +250,7 @@ class Tree:
             for item in value:
                 lst.entries[lst.ident({k: item.get(k) for k in lst.key_names})] = self._from_json(item)
             return lst
-        return copy.deepcopy(value)
+        return _copy_leaf(value)
 
     # ---- whole-tree helpers --------------------------------------------------------
     def copy(self) -> Tree:
@@ -277,7 +282,15 @@ def to_json(node: Any) -> Json:
         return {k: to_json(v) for k, v in node.items()}
     if isinstance(node, KeyedList):
         return [to_json(e) for e in node.entries.values()]
-    return copy.deepcopy(node)
+    return _copy_leaf(node)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy_leaf(value: Any) -> Any:
+    """A leaf the caller may keep: scalars are immutable (deepcopy would return them as they are, slowly)."""
+    return value if isinstance(value, _SCALARS) else copy.deepcopy(value)
 
 
 _LIST_TAG = "@keyed-list"
