@@ -145,3 +145,20 @@ class NetconfServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+# Everything the NETCONF tests write lives under these two top-level containers.
+_WIPE = f"""<config xmlns="{NC_NS}" xmlns:nc="{NC_NS}">
+  <interfaces xmlns="{IF_NS}" nc:operation="remove"/>
+  <system xmlns="{SYS_NS}" nc:operation="remove"/>
+</config>"""
+
+
+def wipe(server: NetconfServer) -> None:
+    """Empty the interfaces and system config of ``server`` through a raw session."""
+    with server.raw_session() as m:
+        target = "candidate" if ":candidate" in m.server_capabilities else "running"
+        with m.locked(target):
+            m.edit_config(config=_WIPE, target=target)
+            if target == "candidate":
+                m.commit()

@@ -11,14 +11,8 @@ from ncclient import manager
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
-from harness.netconfd import IF_NS, NC_NS, SYS_NS, NetconfServer, RawConnect, unavailable
+from harness.netconfd import NetconfServer, RawConnect, unavailable, wipe
 from nwi.drivers.netconf import NetconfDriver
-
-# Everything the tests write lives under these two top-level containers.
-_WIPE = f"""<config xmlns="{NC_NS}" xmlns:nc="{NC_NS}">
-  <interfaces xmlns="{IF_NS}" nc:operation="remove"/>
-  <system xmlns="{SYS_NS}" nc:operation="remove"/>
-</config>"""
 
 
 def _start(target: str) -> Iterator[NetconfServer]:
@@ -59,16 +53,6 @@ def raw() -> Iterator[RawConnect]:
     for m in opened:
         if m.connected:
             m.close_session()
-
-
-def wipe(server: NetconfServer) -> None:
-    """Empty the test's part of running, through a raw session."""
-    with server.raw_session() as m:
-        target = "candidate" if ":candidate" in m.server_capabilities else "running"
-        with m.locked(target):
-            m.edit_config(config=_WIPE, target=target)
-            if target == "candidate":
-                m.commit()
 
 
 @pytest.fixture
