@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from ncclient import manager
+
 from nwi.drivers.base import ConnectionParams
 
 SCRIPT = Path(__file__).with_name("netconfd.sh")

@@ -12,6 +12,7 @@ from ncclient import manager
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
 from harness.netconfd import NetconfServer, RawConnect, unavailable, wipe
+
 from nwi.drivers.netconf import NetconfDriver
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from ncclient import manager
 from ncclient.operations.rpc import RPCError
+
 from nwi.drivers import netconf as netconf_module
 from nwi.drivers.base import (
     AuthenticationFailed,
@@ -26,7 +27,6 @@ from nwi.drivers.base import (
     TransactionRejected,
 )
 from nwi.drivers.netconf import NetconfDriver
-
 from nwi.path import parse_path
 from nwi.planner import expected_after, same_config
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+
 from nwi.drivers.netconf_xml import (
     NC_NS,
     XmlBuildError,
@@ -18,7 +19,6 @@ from nwi.drivers.netconf_xml import (
     namespaces_for,
     subtree_filter,
 )
-
 from nwi.loader import load_paths
 from nwi.path import GnmiPath, PathElem, parse_path
 
