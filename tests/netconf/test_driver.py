@@ -413,3 +413,15 @@ def test_key_and_value_text_reaches_the_server_verbatim(
     assert [str(e.text) for e in data.xpath("if:interfaces/if:interface/if:description", namespaces=NSMAP)] == [
         description
     ]
+
+
+def test_dry_run_on_a_writable_running_device_changes_nothing(
+    running_driver: NetconfDriver, running_server: NetconfServer, raw: RawConnect
+) -> None:
+    m = raw(running_server)
+    before = running_c14n(m)
+    running_driver.apply(txn(change(Op.UPDATE, ETH0, ETH0_CONFIG)), dry_run=True)  # edit-config test-only
+    with pytest.raises(TransactionRejected, match="invalid-value"):
+        running_driver.apply(txn(change(Op.UPDATE, ETH0, {**ETH0_CONFIG, "enabled": "maybe"})), dry_run=True)
+    assert running_c14n(m) == before
+    assert_unlocked(m)
