@@ -40,6 +40,7 @@ from ncclient.operations.errors import TimeoutExpiredError
 from ncclient.operations.rpc import RPCError
 from ncclient.transport.errors import AuthenticationError, SSHUnknownHostError, TransportError
 from ncclient.xml_ import NCElement
+
 from nwi.drivers.base import (
     AuthenticationFailed,
     Change,
@@ -64,7 +65,6 @@ from nwi.drivers.netconf_xml import (
     namespaces_for,
     subtree_filter,
 )
-
 from nwi.path import GnmiPath
 
 log = logging.getLogger(__name__)

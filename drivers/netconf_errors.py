@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 from ncclient.operations.rpc import RPCError
+
 from nwi.drivers.base import Change
 
 # The edit-config payload prefix netconfd (and others) put in front of error paths.
