@@ -1,0 +1,111 @@
+"""One measurement in a fresh process, so each gets its own clock, imports and peak RSS.
+
+* ``python -m bench.worker apply DIR STATE_DIR`` — what ``nwi apply -f DIR``
+  does (load and validate, then the session's apply with the SQLite state),
+  phases timed separately; the table rendering of the CLI is left out.
+* ``python -m bench.worker plan N M`` — graph build + cycle check + plan
+  (waves and per-device transactions simulated against empty devices, no
+  device reads) for a generated set of N objects over M devices.
+
+Each prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.intents import NAMESPACE, FleetSpec, config_docs
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
+    from nwi.session import Options, Session, validate_inputs
+    from nwi.status import Phase
+
+    start = time.perf_counter()
+    opts = Options(state_dir=state_dir, namespace=NAMESPACE, workers=workers)
+    inputs = validate_inputs([directory], opts)
+    loaded = time.perf_counter()
+    session = Session(opts, inputs)
+    try:
+        report = session.apply()
+    finally:
+        session.close()
+    done = time.perf_counter()
+    return {
+        "event": "done",
+        "objects": len(report.outcomes),
+        "ready": report.count(Phase.READY),
+        "ok": report.ok,
+        "transactions": report.transactions,
+        "load_s": loaded - start,
+        "apply_s": done - loaded,
+        "total_s": done - start,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def plan(objects: int, devices: int) -> dict[str, Any]:
+    from nwi.graph import DependencyGraph
+    from nwi.loader import build_object
+    from nwi.model import ConfigObject, Source
+    from nwi.planner import simulate_waves
+
+    docs = config_docs(FleetSpec(objects, devices))
+    start = time.perf_counter()
+    configs = [o for o in (build_object(d, Source("bench")) for d in docs) if isinstance(o, ConfigObject)]
+    del docs
+    validated = time.perf_counter()
+    graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
+    built = time.perf_counter()
+    by_key = {o.key: o for o in configs}
+    waves = [[by_key[k] for k in wave] for wave in graph.waves()]
+    device_of = {o.key: o.spec.switch_id for o in configs}
+    batches = simulate_waves(waves, device_of, {})
+    done = time.perf_counter()
+    if graph.cycles or graph.missing:
+        raise SystemExit(f"generated set is broken: {len(graph.cycles)} on cycles, {len(graph.missing)} missing")
+    return {
+        "event": "done",
+        "objects": len(configs),
+        "devices": devices,
+        "waves": len(waves),
+        "transactions": sum(len(w) for w in batches),
+        "changes": sum(len(b.transaction.changes) for w in batches for b in w),
+        "validate_s": validated - start,
+        "graph_s": built - validated,
+        "plan_s": done - validated,  # graph + cycle check + waves + simulated transactions
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="One benchmark measurement (see bench.worker).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("apply")
+    a.add_argument("directory", type=Path)
+    a.add_argument("state_dir", type=Path)
+    a.add_argument("--workers", type=int, default=16)
+    p = sub.add_parser("plan")
+    p.add_argument("objects", type=int)
+    p.add_argument("devices", type=int)
+    args = parser.parse_args(argv)
+    if args.command == "apply":
+        result = apply(args.directory, args.state_dir, args.workers)
+    else:
+        result = plan(args.objects, args.devices)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
