@@ -23,6 +23,10 @@ Choices worth knowing:
   early in grpcio 1.85). A Set that hits its deadline is reported as
   :class:`DeviceUnreachable`: the device may or may not have applied it, and
   the next read will tell.
+* **TLS** is verified unless the Device says ``insecure`` or ``skipVerify``:
+  against its CA Secret, else the system's CAs (never the device's own
+  certificate, which pygnmi would otherwise fetch and trust); a failed
+  handshake is explained (see ``gnmi_tls``).
 * **Errors**: no connection -> DeviceUnreachable; UNAUTHENTICATED ->
   AuthenticationFailed; a refused Set -> TransactionRejected with the
   device's message, blaming the objects whose operation the device named
@@ -51,6 +55,7 @@ from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2
 
+from nwi.drivers import gnmi_tls
 from nwi.drivers.base import (
     AuthenticationFailed,
     Change,
@@ -143,6 +148,7 @@ class GnmiDriver(Driver):
         if self.encoding not in ("json", "json_ietf"):
             raise UnsupportedEncoding(self.name, f"encoding {self.encoding!r}: the gNMI driver sends json or json_ietf")
         p = self.params
+        tls_files = self._tls_files()
         client = _Client(
             target=(p.address, p.port),
             username=p.username or "",
@@ -151,15 +157,21 @@ class GnmiDriver(Driver):
             skip_verify=p.skip_verify,
             gnmi_timeout=max(1, round(p.connect_timeout)),
             rpc_timeout=p.operation_timeout,
-            **self._tls_files(),
+            **tls_files,
         )
         try:
             client.connect()
         except grpc.FutureTimeoutError as exc:
-            self._cleanup()
             how = "plaintext" if p.insecure else "TLS"
+            # gRPC says only "not ready in time": a TLS handshake retried with Python's ssl says why
+            why = None if p.insecure or p.skip_verify else gnmi_tls.handshake_problem(
+                p.address, p.port, tls_files.get("path_root", tls_files.get("path_cert")),
+                tls_files.get("path_cert") if "path_root" in tls_files else None, tls_files.get("path_key"),
+                p.connect_timeout)
+            self._cleanup()
             raise DeviceUnreachable(
                 self.name, f"no gNMI ({how}) connection to {p.address}:{p.port} within {p.connect_timeout:g}s"
+                + (f": {why}" if why else "")
             ) from exc
         except gNMIException as exc:
             self._cleanup()
@@ -205,8 +217,15 @@ class GnmiDriver(Driver):
         is the client certificate (mutual TLS).
         """
         p = self.params
-        if p.insecure or (p.ca_cert is None and p.client_cert is None):
-            return {}  # TLS without a CA: pygnmi fetches the server's certificate (use skip_verify for self-signed)
+        if p.insecure or (p.ca_cert is None and p.client_cert is None and p.skip_verify):
+            return {}  # skip_verify without a CA: pygnmi fetches the device's certificate and trusts it
+        if p.ca_cert is None and p.client_cert is None:
+            # never let pygnmi trust whatever certificate the device shows: the system's CAs decide
+            system_ca = gnmi_tls.system_ca_file()
+            if system_ca is None:
+                raise DriverError(self.name, "TLS: no CA to verify the device with (no system CA bundle); "
+                                             "give spec.tls.caSecretRef")
+            return {"path_cert": system_ca}
         if p.client_cert is not None and (p.client_key is None or p.ca_cert is None):
             raise DriverError(self.name, "a client certificate needs its key and the CA certificate")
         self._tls_dir = Path(tempfile.mkdtemp(prefix="nwi-gnmi-"))  # mode 0700
