@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ class OperatorConfig:
 def backoff(retry: int, base: float, cap: float) -> float:
     """Exponential backoff for kopf's retry count (0 on the first retry)."""
     return float(min(cap, base * (2 ** min(retry, 30))))
+
+
+def jittered(delay: float, rand: Callable[[], float] = random.random, spread: float = 0.2) -> float:
+    """``delay`` less up to ``spread`` of it at random: objects that failed together do not retry in lockstep."""
+    return delay * (1 - spread * rand())
 
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +189,11 @@ class Controller:
             return
         if outcome.phase == Phase.FAILED and outcome.reason in PERMANENT:
             return
-        raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
+        raise kopf.TemporaryError(outcome.message, delay=self.retry_delay(retry))
+
+    def retry_delay(self, retry: int) -> float:
+        """kopf's delay before retry number ``retry`` (0 first): exponential, capped, jittered."""
+        return jittered(backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
 
     async def delete(self, body: Mapping[str, Any], retry: int) -> None:
         """Remove the object's config from its device, then let kopf release the finalizer."""
@@ -199,7 +209,7 @@ class Controller:
             outcome = await self.reconciler.remove(key)
         if outcome is None or outcome.phase == Phase.DELETING:
             return
-        raise kopf.TemporaryError(outcome.message, delay=backoff(retry, self.cfg.retry_base, self.cfg.retry_max))
+        raise kopf.TemporaryError(outcome.message, delay=self.retry_delay(retry))
 
     async def drift(self, body: Mapping[str, Any]) -> None:
         """Timer: re-read the device for an object believed in sync (the engine repairs or reports drift).
