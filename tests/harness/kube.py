@@ -73,6 +73,7 @@ class KubeApiServer:
     api_port: int = 0
     etcd_port: int = 0
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+    _argv: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def kubeconfig(self) -> Path:
@@ -145,9 +146,26 @@ class KubeApiServer:
         return self
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        log = open(self.rundir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
+        self._argv[name] = argv
+        log = open(self.rundir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self._procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         log.close()
+
+    def stop_apiserver(self) -> None:
+        """Stop only the kube-apiserver (etcd keeps running with its data), as when its pod restarts."""
+        proc = next(p for p in self._procs if p.args == self._argv["apiserver"])
+        proc.terminate()
+        try:  # it stops listening at once, then drains watches for up to a minute: cut that short
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._procs.remove(proc)
+
+    def start_apiserver(self, timeout: float = 90.0) -> None:
+        """Start the kube-apiserver again with the same ports, certificates, keys and etcd."""
+        self._spawn("apiserver", self._argv["apiserver"])
+        wait_for(self._ready, timeout, f"kube-apiserver /readyz (log: {self.rundir / 'apiserver.log'})", 0.3)
 
     def _ready(self) -> bool:
         for proc in self._procs:

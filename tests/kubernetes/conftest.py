@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # kube_kit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
 from harness.kube import KubeApiServer, unavailable
-from kube_kit import DEPLOY, FLAKY, PASSWORD, SWITCH, USERNAME, CountingStore, Device, Operator
+from kube_kit import FLAKY, PASSWORD, SWITCH, USERNAME, CountingStore, Device, Operator, deploy
 
 from nwi.mockgnmi.harness import running
 from nwi.mockgnmi.target import Credentials, Target
@@ -36,14 +36,8 @@ def kube() -> Iterator[KubeApiServer]:
 
 @pytest.fixture(scope="session")
 def deployed(kube: KubeApiServer) -> Path:
-    """``kubectl apply -k deploy/`` as a user would (the CRs wait for their CRDs), and the SA's kubeconfig."""
-    first = kube.kubectl("apply", "-k", str(DEPLOY), check=False)
-    if first.returncode != 0:  # "ensure CRDs are installed first": wait for them, apply again
-        assert "ensure CRDs are installed first" in first.stderr, first.stderr
-        kube.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
-        kube.kubectl("apply", "-k", str(DEPLOY))
-    token = kube.service_account_token("nwi-system", "nwi-operator")
-    return kube.write_kubeconfig(kube.rundir / "operator.kubeconfig", token)
+    """``kubectl apply -k deploy/`` as a user would, and the operator ServiceAccount's kubeconfig."""
+    return deploy(kube)
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,17 @@ class Operator:
         return "\n".join((self.workdir / f"operator-{i}.log").read_text() for i in range(1, self.starts + 1))
 
 
+def deploy(kube: KubeApiServer) -> Path:
+    """``kubectl apply -k deploy/`` as a user would (the CRs wait for their CRDs); the operator SA's kubeconfig."""
+    first = kube.kubectl("apply", "-k", str(DEPLOY), check=False)
+    if first.returncode != 0:  # "ensure CRDs are installed first": wait for them, apply again
+        assert "ensure CRDs are installed first" in first.stderr, first.stderr
+        kube.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
+        kube.kubectl("apply", "-k", str(DEPLOY))
+    token = kube.service_account_token("nwi-system", "nwi-operator")
+    return kube.write_kubeconfig(kube.rundir / "operator.kubeconfig", token)
+
+
 def device_yaml(namespace: str, name: str, port: int, connect_timeout: float = 2.0) -> str:
     return f"""
 apiVersion: v1

@@ -1,0 +1,137 @@
+"""Helpers of the operator fault tests: a device that records (and can hold) every write, operators in turn.
+
+The kube-apiserver harness and the operator process come from
+``tests/harness/kube.py`` and ``tests/kubernetes/kube_kit.py``; this adds what
+the fault tests need on top: a datastore that counts writes per path (to prove
+"applied exactly once") and can keep a Set in flight on the device while the
+test kills something, and Set attempt times (to measure the retry backoff).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kubernetes"))  # kube_kit
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
+
+from kube_kit import Operator
+
+from nwi.drivers.base import Op, Transaction
+from nwi.drivers.virtual import DeviceStore
+from nwi.mockgnmi.faults import Faults
+from nwi.mockgnmi.server import MockGnmiServer
+from nwi.path import parse_path
+from nwi.tree import Tree
+
+#: kopf peering priorities, rising: an operator killed with SIGKILL leaves its record in the peering
+#: object until its lifetime (60 s) ends; a successor with a lower or equal priority would pause till then
+_PRIORITIES = itertools.count(100, 10)
+
+
+class RecordingStore:
+    """A device datastore that records every committed write and can hold commits "on the wire".
+
+    ``hold()``: the next commits wait (``holding`` is set once one does) until
+    ``release()``; the gNMI Set that carries them stays in flight meanwhile,
+    exactly as on a device that is slow to commit.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.inner = DeviceStore(name, None)
+        self.writes: Counter[tuple[str, str]] = Counter()  # (op, rendered path) -> commits that carried it
+        self.commits = 0
+        self._open = threading.Event()
+        self._open.set()
+        self.holding = threading.Event()
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Tree:
+        return self.inner.snapshot()
+
+    def commit(self, txn: Transaction, dry_run: bool = False) -> None:
+        if not dry_run and not self._open.is_set():
+            self.holding.set()
+            if not self._open.wait(60):
+                raise TimeoutError("a held commit was never released")
+        self.inner.commit(txn, dry_run)
+        if not dry_run:
+            with self._lock:
+                self.commits += 1
+                self.writes.update((str(c.op), c.path.render()) for c in txn.changes)
+
+    def hold(self) -> None:
+        self.holding.clear()
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def written(self, path: str, op: Op = Op.UPDATE) -> int:
+        """How many committed transactions carried ``op`` on ``path`` (update is how merge objects go out)."""
+        with self._lock:
+            return self.writes[(str(op), parse_path(path).render())]
+
+    def config(self, path: str) -> Any:
+        return self.inner.snapshot().get(parse_path(path))
+
+
+class SetClock(Faults):
+    """Faults that also note when each Set reaches the device (after any injected latency)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.set_times: list[float] = []
+
+    def take_set_failure(self) -> Any:
+        self.set_times.append(time.monotonic())
+        return super().take_set_failure()
+
+
+@dataclass
+class Lab:
+    """The mock gNMI server and, per target, its recording datastore and its Set clock."""
+
+    server: MockGnmiServer
+    stores: dict[str, RecordingStore]
+    clocks: dict[str, SetClock]
+
+    def port(self, name: str) -> int:
+        return self.server.port_of(name)
+
+
+def operator(kubeconfig: Path, workdir: Path, *extra: str) -> Operator:
+    """An operator as the Deployment runs it (kopf peering), with a priority above every earlier one."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Operator(kubeconfig, workdir, ["--peering", "nwi-operator", "--priority", str(next(_PRIORITIES)),
+                                          *extra])
+
+
+def restart_args(op: Operator) -> None:
+    """Give ``op`` a new, higher peering priority for its next start (a new pod after a crash)."""
+    i = op.extra.index("--priority")
+    op.extra[i + 1] = str(next(_PRIORITIES))
+
+
+def config_yaml(name: str, ns: str, switch: str, path: str, props: dict[str, Any],
+                depends: tuple[str, ...] = (), kind: str = "OpenConfig") -> str:
+    refs = json.dumps([{"kind": kind, "name": d} for d in depends])
+    return f"""
+apiVersion: nwi.enc.nokia.com/v1alpha2
+kind: {kind}
+metadata:
+  name: {name}
+  namespace: {ns}
+  annotations: {{nwi.enc.nokia.com/depends_on: '{refs}'}}
+spec:
+  switchID: "{switch}"
+  path: "{path}"
+  properties: {json.dumps(props)}
+---"""
