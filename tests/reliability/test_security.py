@@ -79,6 +79,7 @@ def _settled(kube: KubeApiServer, ns: str, name: str) -> dict[str, Any]:
     return status
 
 
+@pytest.mark.kubernetes
 def test_gnmi_tls_is_verified_unless_a_device_says_otherwise(
     kube: KubeApiServer, debug_operator: Operator, lab: Lab, tls_device: MockGnmiServer
 ) -> None:
@@ -121,6 +122,7 @@ def test_gnmi_tls_is_verified_unless_a_device_says_otherwise(
     assert tree.get(parse_path("/system/config/login-banner[id=tls-with-ca]")) is not None
 
 
+@pytest.mark.kubernetes
 def test_device_password_never_reaches_logs_events_or_status(
     kube: KubeApiServer, deployed: Path, debug_operator: Operator, lab: Lab
 ) -> None:
@@ -192,6 +194,7 @@ def _assert_unchanged(before: dict[str, list[tuple[Any, ...]]]) -> None:
         assert _links(ns or None) == before[ns], f"links of {ns or 'the host namespace'} changed"
 
 
+@pytest.mark.kernel
 def test_linux_backend_touches_only_its_own_namespace(
     nwi: NwiRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
