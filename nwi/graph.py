@@ -12,7 +12,6 @@ import graphlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from nwi.model import ConfigObject, ObjectKey
 
@@ -110,22 +109,17 @@ class DependencyGraph:
         ts = self.sorter(reverse)
         out: list[list[ObjectKey]] = []
         while ts.is_active():
-            ready = sorted(ts.get_ready(), key=_ORDER)
+            ready = sorted(ts.get_ready())
             out.append(ready)
             ts.done(*ready)
         return out
 
 
-#: the order of ObjectKey's dataclass comparison, as a sort key: compared as plain tuples in C, not through
-#: the dataclass's Python-level ``__lt__`` (sorting a 100k-object wave otherwise dominates planning)
-_ORDER = attrgetter("kind", "namespace", "name")
-
-
 def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[list[ObjectKey]]:
     """Tarjan's strongly connected components, iterative (no recursion limit).
 
-    Runs on integer node ids: each key is hashed once here instead of on every
-    visit (ObjectKey's hash and equality are Python-level dataclass methods).
+    Runs on integer node ids and lists: each key is hashed once here instead of
+    on every visit.
     """
     nodes = list(edges)
     id_of = {k: i for i, k in enumerate(nodes)}
@@ -170,7 +164,7 @@ def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[l
                     component.append(nodes[member])
                     if member == node:
                         break
-                result.append(sorted(component, key=_ORDER))
+                result.append(sorted(component))
     return result
 
 

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,9 +81,12 @@ class DeviceSpec(_Spec):
         return self.port or {"gnmi": 57400, "netconf": 830, "virtual": 0}[self.driver]
 
 
-@dataclass(frozen=True, order=True)
-class ObjectKey:
-    """Identity of an object: kind, namespace, name."""
+class ObjectKey(NamedTuple):
+    """Identity of an object: kind, namespace, name.
+
+    A named tuple rather than a dataclass: keys are hashed and compared in
+    every graph, planner and engine step, and a tuple does that in C.
+    """
 
     kind: str
     namespace: str
@@ -134,7 +137,7 @@ class ConfigObject:
     def properties(self) -> dict[str, Any]:
         return dict(self.spec.properties or {})
 
-    @property
+    @functools.cached_property
     def device_path(self) -> GnmiPath:
         """The path on the device: the kind's root prepended where the path omits it."""
         root = CONFIG_KINDS[self.key.kind].path_root

@@ -58,6 +58,8 @@ class DeviceBatch:
 
 def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str, Any]) -> Any:
     """The subtree at ``path`` after applying the object's operation to ``before``."""
+    if before is None:  # the common first-apply case, without a scratch tree (same result)
+        return None if op == "delete" else _with_path_keys(path, properties)
     scratch = Tree()
     if before is not None:
         scratch.replace(path, before)
@@ -70,9 +72,18 @@ def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str
     return scratch.get(path)
 
 
-def plan_object(obj: ConfigObject, device: str, before: Any, path: GnmiPath | None = None) -> ObjectPlan:
-    """``path``: the object's ``device_path`` when the caller has it already (it is computed on each access)."""
-    path = obj.device_path if path is None else path
+def _with_path_keys(path: GnmiPath, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """What a list entry holds when created from ``properties``: its keys from the path, as leaves."""
+    after = dict(properties)  # a shallow copy is enough: only top-level key leaves are added
+    for k, v in path.elems[-1].keys if path.elems else ():
+        if k in after and _scalar_text(after[k]) != v:
+            raise TreeError(f"key {k!r} is {v!r} in the path but {after[k]!r} in the value")
+        after.setdefault(k, v)
+    return after
+
+
+def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
+    path = obj.device_path
     op = obj.spec.operation
     kind = CONFIG_KINDS[obj.key.kind]
     compare_op = "merge" if op == "replace" and kind.device_fills_defaults else op
@@ -87,9 +98,9 @@ def plan_object(obj: ConfigObject, device: str, before: Any, path: GnmiPath | No
     return ObjectPlan(obj.key, device, path, before, after, change)
 
 
-def plan_removal(obj: ConfigObject, device: str, before: Any, path: GnmiPath | None = None) -> ObjectPlan:
+def plan_removal(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
     """Removing an object's config from its device (nothing to remove for a ``delete`` object)."""
-    path = obj.device_path if path is None else path
+    path = obj.device_path
     if obj.spec.operation == "delete" or before is None:
         return ObjectPlan(obj.key, device, path, before, before if obj.spec.operation == "delete" else None, None)
     change = Change(Op.DELETE, path, None, owner=str(obj.key), kind=obj.key.kind)
@@ -101,8 +112,7 @@ def plan_batch(
 ) -> DeviceBatch:
     """One batch: each object's plan against the device's current subtrees."""
     plan = plan_removal if removal else plan_object
-    paths = [o.device_path for o in objects]
-    return DeviceBatch(device, [plan(o, device, current.get(p), p) for o, p in zip(objects, paths, strict=True)])
+    return DeviceBatch(device, [plan(o, device, current.get(o.device_path)) for o in objects])
 
 
 def same_config(a: Any, b: Any) -> bool:

@@ -34,6 +34,9 @@ class TreeError(ValueError):
     """An operation the tree cannot carry out (e.g. a path through a leaf)."""
 
 
+_MISSING = object()
+
+
 class KeyedList:
     """List entries indexed by their key values (in ``key_names`` order)."""
 
@@ -47,6 +50,10 @@ class KeyedList:
         # same test as set(keys) == set(key_names) (key names are unique), without building two sets:
         # this runs for every keyed element of every path the planner and the devices touch
         names = self.key_names
+        if len(names) == 1 and len(keys) == 1:  # most lists have one key: skip the generic checks
+            value = keys.get(names[0], _MISSING)
+            if value is not _MISSING:
+                return (value if isinstance(value, str) else _key_text(value),)
         if len(keys) != len(names) or any(k not in keys for k in names):
             raise TreeError(f"list keyed by {list(names)} addressed with keys {sorted(keys)}")
         return tuple(_key_text(keys[k]) for k in names)
