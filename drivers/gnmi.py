@@ -261,18 +261,35 @@ class GnmiDriver(Driver):
             return {}
         for p in paths:
             _wire_path(self.name, p)
+        return self._read(client, list(dict.fromkeys(paths)))
+
+    def _read(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:
+        """One Get for all ``paths``; when one is missing, climb to their parents instead of asking
+        path by path.
+
+        gNMI answers NOT_FOUND for a whole Get when one of its paths is missing,
+        which is the rule on a first apply. Then all their parents are read in
+        one Get (recursively: a missing parent climbs further, and a missing
+        ancestor answers for everything under it); top-level paths, whose
+        parent is the whole device, are asked for one by one.
+        """
         try:
-            notifications = self._get(client, [p.render() for p in paths])
-            return {p: _subtree(p, notifications, self.encoding) for p in paths}
+            response = _Response(self._get(client, [p.render() for p in paths]), self.encoding)
+            return {p: response.subtree(p) for p in paths}
         except _NotFound:
-            pass
-        # gNMI answers NOT_FOUND for the whole Get when one path is missing: ask path by path
-        out: dict[GnmiPath, Any] = {}
+            if len(paths) == 1:
+                return {paths[0]: None}
+        siblings: dict[GnmiPath, list[GnmiPath]] = {}
         for p in paths:
-            try:
-                out[p] = _subtree(p, self._get(client, [p.render()]), self.encoding)
-            except _NotFound:
-                out[p] = None
+            siblings.setdefault(GnmiPath(p.elems[:-1], p.origin), []).append(p)
+        out: dict[GnmiPath, Any] = {}
+        parents = [parent for parent in siblings if parent.elems]
+        for parent, value in (self._read(client, parents) if parents else {}).items():
+            for kid in siblings[parent]:
+                out[kid] = _child(value, kid)
+        for p in paths:
+            if p not in out:
+                out.update(self._read(client, [p]))
         return out
 
     def _get(self, client: _Client, paths: list[str]) -> list[dict[str, Any]]:
@@ -375,22 +392,36 @@ def _wire_path(device: str, path: GnmiPath) -> str:
     return text
 
 
-def _subtree(path: GnmiPath, notifications: list[dict[str, Any]], encoding: str) -> Any:
-    """The JSON at ``path`` from a Get response, however the device split it into updates."""
-    want = canonical(path).without_origin()
-    exact: Any = None
-    found = False
-    pieces = Tree()
-    for n in notifications:
-        prefix = _parse_wire(n.get("prefix"))
-        for u in n.get("update") or []:
-            rel = _parse_wire(u.get("path"))
-            if prefix is None and rel is None and u.get("path") is not None:
-                continue
-            full = GnmiPath((prefix.elems if prefix else ()) + (rel.elems if rel else ()))
-            val = u.get("val")
-            if encoding == "json_ietf":
-                val = strip_modules_json(val)
+class _Response:
+    """A Get response with every update's path parsed once (a batch asks for many subtrees)."""
+
+    def __init__(self, notifications: list[dict[str, Any]], encoding: str) -> None:
+        self.updates: list[tuple[GnmiPath, Any]] = []
+        for n in notifications:
+            prefix = _parse_wire(n.get("prefix"))
+            for u in n.get("update") or []:
+                rel = _parse_wire(u.get("path"))
+                if prefix is None and rel is None and u.get("path") is not None:
+                    continue
+                val = u.get("val")
+                if encoding == "json_ietf":
+                    val = strip_modules_json(val)
+                self.updates.append((GnmiPath((prefix.elems if prefix else ()) + (rel.elems if rel else ())), val))
+        self.exact: dict[GnmiPath, Any] = {}
+        self.enclosing: set[GnmiPath] = set()  # paths with some update strictly below them
+        for full, val in self.updates:
+            self.exact.setdefault(full, val)
+            self.enclosing.update(GnmiPath(full.elems[:i]) for i in range(len(full.elems)))
+
+    def subtree(self, path: GnmiPath) -> Any:
+        """The JSON at ``path``, however the device split it into updates."""
+        want = canonical(path).without_origin()
+        if want in self.exact and want not in self.enclosing:
+            return self.exact[want]  # the usual answer: one update exactly at the path asked for
+        exact: Any = None
+        found = False
+        pieces = Tree()
+        for full, val in self.updates:
             if full == want:
                 exact, found = val, True
             elif want.is_prefix_of(full):
@@ -406,16 +437,26 @@ def _subtree(path: GnmiPath, notifications: list[dict[str, Any]], encoding: str)
                     continue
                 if got is not None:
                     exact, found = got, True
-    if not found:
+        if not found:
+            return None
+        if exact is not None and not pieces.root:
+            return exact
+        if isinstance(exact, dict):
+            base = Tree()
+            base.replace(GnmiPath(), exact)
+            base.update(GnmiPath(), pieces.to_json())
+            return base.to_json()
+        return pieces.to_json() if pieces.root else exact
+
+
+def _child(parent_value: Any, path: GnmiPath) -> Any:
+    """The subtree at ``path`` inside the JSON of its parent (None when absent)."""
+    if not isinstance(parent_value, dict):
         return None
-    if exact is not None and not pieces.root:
-        return exact
-    if isinstance(exact, dict):
-        base = Tree()
-        base.replace(GnmiPath(), exact)
-        base.update(GnmiPath(), pieces.to_json())
-        return base.to_json()
-    return pieces.to_json() if pieces.root else exact
+    try:
+        return Tree(parent_value).get(GnmiPath(canonical(path).elems[-1:]))
+    except TreeError:
+        return None
 
 
 def _parse_wire(text: Any) -> GnmiPath | None:

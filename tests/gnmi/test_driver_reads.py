@@ -1,0 +1,53 @@
+"""The driver reads a batch in few Gets, even when most paths do not exist yet (a first apply)."""
+
+from __future__ import annotations
+
+from nwi.drivers.base import ConnectionParams, Transaction
+from nwi.drivers.gnmi import GnmiDriver
+from nwi.drivers.virtual import DeviceStore
+from nwi.mockgnmi import running
+from nwi.mockgnmi.target import Target
+from nwi.path import parse_path as P
+from nwi.tree import Tree
+
+
+class CountingStore(DeviceStore):
+    """Counts how often the server reads the device (once per Get)."""
+
+    reads = 0
+
+    def snapshot(self) -> Tree:
+        self.reads += 1
+        return super().snapshot()
+
+
+def test_missing_paths_are_read_through_their_parent_not_one_by_one() -> None:
+    store = CountingStore("r1", None)
+    with running([Target("r1", store, port=0)]) as srv:
+        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
+        driver.connect()
+        try:
+            paths = [P(f"/interfaces/interface[name=eth{i}]/config") for i in range(40)]
+            paths += [P(f"/service/vpls[service-name=v{i}]") for i in range(40)]
+            store.reads = 0
+            assert driver.read(paths) == dict.fromkeys(paths)
+            empty_reads = store.reads
+
+            store.commit(Transaction("r1", []))
+            tree = store.snapshot()
+            for i in range(0, 40, 2):
+                tree.update(P(f"/interfaces/interface[name=eth{i}]/config"), {"mtu": 1500 + i})
+            tree.update(P("/service/vpls[service-name=v7]"), {"service-id": 7})
+            store.save(tree)
+            store.reads = 0
+            got = driver.read(paths)
+            mixed_reads = store.reads
+        finally:
+            driver.close()
+    assert empty_reads <= 4, empty_reads  # not 80: one Get per level climbed, not one per path
+    assert mixed_reads <= 4, mixed_reads
+    for i in range(40):
+        want = {"mtu": 1500 + i} if i % 2 == 0 else None
+        assert got[P(f"/interfaces/interface[name=eth{i}]/config")] == want
+    assert got[P("/service/vpls[service-name=v7]")] == {"service-name": "v7", "service-id": 7}
+    assert got[P("/service/vpls[service-name=v8]")] is None
