@@ -39,6 +39,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -261,7 +262,21 @@ class GnmiDriver(Driver):
             return {}
         for p in paths:
             _wire_path(self.name, p)
-        return self._read(client, list(dict.fromkeys(paths)))
+        # a path inside another requested one is not asked for again: it is cut out of its ancestor
+        wanted = set(paths)
+        ancestor = {p: a for p in wanted if (a := _requested_ancestor(p, wanted)) is not None}
+        values = self._read(client, [p for p in dict.fromkeys(paths) if p not in ancestor])
+        trees: dict[GnmiPath, Tree] = {}
+        for p, a in ancestor.items():
+            try:
+                if a not in trees:
+                    trees[a] = Tree()
+                    if values[a] is not None:
+                        trees[a].replace(a, copy.deepcopy(values[a]))
+                values[p] = trees[a].get(p)
+            except TreeError:
+                values[p] = None
+        return {p: values[p] for p in paths}
 
     def _read(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:
         """One Get for all ``paths``; when one is missing, climb to their parents instead of asking
@@ -447,6 +462,15 @@ class _Response:
             base.update(GnmiPath(), pieces.to_json())
             return base.to_json()
         return pieces.to_json() if pieces.root else exact
+
+
+def _requested_ancestor(path: GnmiPath, wanted: set[GnmiPath]) -> GnmiPath | None:
+    """The outermost other requested path that contains ``path``, if any."""
+    for depth in range(1, len(path.elems)):
+        candidate = GnmiPath(path.elems[:depth], path.origin)
+        if candidate in wanted:
+            return candidate
+    return None
 
 
 def _child(parent_value: Any, path: GnmiPath) -> Any:

@@ -214,11 +214,11 @@ def get(
     store = Store(state_dir)
     try:
         objs = [s for s in store.objects()
-                if (kinds is None or s.obj.key.kind in kinds)
-                and (namespace is None or s.obj.key.namespace == namespace)]
+                if (kinds is None or s.key.kind in kinds)
+                and (namespace is None or s.key.namespace == namespace)]
     finally:
         store.close()
-    objs.sort(key=lambda s: (s.seq is None, s.seq or 0, s.obj.key))
+    objs.sort(key=lambda s: (s.seq is None, s.seq or 0, s.key))
     if output == "json":
         print(render.as_json(render.object_docs(objs)))
     elif output == "yaml":
@@ -247,7 +247,7 @@ def graph(
         raise typer.Exit(EXIT_INVALID)
     store = Store(state_dir)
     try:
-        phases = {s.obj.key: str(s.status.phase) for s in store.objects()}
+        phases = {s.key: str(s.status.phase) for s in store.objects()}
     finally:
         store.close()
     g = DependencyGraph.build(inputs.configs)

@@ -18,12 +18,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from nwi.conflicts import find_conflicts
 from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.model import ConfigObject, ObjectKey
+from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
 
@@ -89,6 +90,34 @@ class DriverPool:
         self._drivers.clear()
 
 
+class _DeviceReads:
+    """One Get per device for everything a run needs from it, until nwi writes to that device.
+
+    A re-apply of an in-sync fleet thus reads each device once instead of once
+    per batch; after the first write to a device its later batches read afresh
+    (they must see what the write did). One batch per device runs at a time,
+    so a device's entry is never used by two threads at once.
+    """
+
+    def __init__(self, paths: Mapping[str, Sequence[GnmiPath]]) -> None:
+        self._paths = paths
+        self._cache: dict[str, dict[GnmiPath, Any]] = {}
+        self._stale: set[str] = set()
+
+    def read(self, device: str, driver: Driver, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
+        if device not in self._stale:
+            cache = self._cache.get(device)
+            if cache is None:
+                cache = self._cache[device] = driver.read(self._paths.get(device) or paths)
+            if all(p in cache for p in paths):
+                return {p: cache[p] for p in paths}
+        return driver.read(paths)
+
+    def invalidate(self, device: str) -> None:
+        self._stale.add(device)
+        self._cache.pop(device, None)
+
+
 @dataclass
 class RunReport:
     outcomes: dict[ObjectKey, Outcome] = field(default_factory=dict)
@@ -121,6 +150,7 @@ class Engine:
         self.on_outcome = on_outcome
         self._txn_lock = threading.Lock()
         self._transactions = 0
+        self._reads = _DeviceReads({})
 
     # ---- public ------------------------------------------------------------------
     def apply(
@@ -163,6 +193,10 @@ class Engine:
                     Phase.WAITING, Reason.DEPENDENCIES_NOT_READY,
                     "waiting for " + ", ".join(d.short(key) for d in inside),
                     waiting_on=tuple(d.short(key) for d in inside)))
+        paths: dict[str, list[GnmiPath]] = defaultdict(list)
+        for key in runnable:
+            paths[device_of[key]].append(by_key[key].device_path)
+        self._reads = _DeviceReads(paths)
         self._run(graph, by_key, device_of, report, self._apply_batch)
         return report
 
@@ -278,7 +312,7 @@ class Engine:
     def _apply_batch(self, device: str, objects: list[ConfigObject]) -> dict[ObjectKey, Outcome]:
         try:
             driver = self.pool.get(device)
-            current = driver.read([o.device_path for o in objects])
+            current = self._reads.read(device, driver, [o.device_path for o in objects])
         except DriverError as exc:
             return {o.key: _device_failure(exc) for o in objects}
         batch = plan_batch(objects, device, current)
@@ -309,6 +343,7 @@ class Engine:
         txn = Transaction(device, [p.change for _, p in items if p.change is not None])
         try:
             self._count_transaction()
+            self._reads.invalidate(device)
             driver.apply(txn)
         except TransactionRejected as exc:
             blamed = set(exc.failed_owners)

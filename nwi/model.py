@@ -41,6 +41,17 @@ class ConfigSpec(_Spec):
         "repair", alias="driftPolicy", description="On drift: repair the device (default) or only report it."
     )
 
+    @functools.cached_property
+    def desired_hash(self) -> str:
+        """Hash of everything that decides what goes onto the device (cached: the spec is immutable)."""
+        doc = {
+            "switchID": self.switch_id,
+            "path": self.path,
+            "operation": self.operation,
+            "properties": self.properties or {},
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
 
 class SecretRef(_Spec):
     name: str = Field(min_length=1)
@@ -145,16 +156,9 @@ class ConfigObject:
             return self.path
         return GnmiPath((PathElem(root), *self.path.elems), self.path.origin)
 
-    @functools.cached_property
+    @property
     def desired_hash(self) -> str:
-        """Hash of everything that decides what goes onto the device."""
-        doc = {
-            "switchID": self.spec.switch_id,
-            "path": self.spec.path,
-            "operation": self.spec.operation,
-            "properties": self.spec.properties or {},
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+        return self.spec.desired_hash
 
     def manifest(self) -> dict[str, Any]:
         """A normalised document (``spec.properties`` form) to store and re-load."""

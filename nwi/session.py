@@ -125,8 +125,8 @@ class Session:
         self.store.put_devices(self.inputs.devices)
         objects = [self.store.with_generation(o) for o in self.inputs.configs]
         in_input = {o.key for o in objects}
-        external = [s.obj.key for s in self.store.objects()
-                    if s.obj.key not in in_input and s.status.phase == Phase.READY]
+        external = [s.key for s in self.store.objects()
+                    if s.key not in in_input and s.status.phase == Phase.READY]
         pool = self.pool()
         try:
             engine = Engine(pool, self.store, self.opts.workers, on_outcome)
@@ -165,8 +165,8 @@ class Session:
         """A dry run: order, per-device transactions and diffs; reads devices, writes nothing."""
         objects = self.inputs.configs
         in_input = {o.key for o in objects}
-        external = [s.obj.key for s in self.store.objects()
-                    if s.obj.key not in in_input and s.status.phase == Phase.READY]
+        external = [s.key for s in self.store.objects()
+                    if s.key not in in_input and s.status.phase == Phase.READY]
         graph = DependencyGraph.build(objects, external)
         device_of = self.device_map(objects)
         by_key = {o.key: o for o in objects}

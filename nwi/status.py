@@ -158,10 +158,35 @@ _WAITING_REASONS = {
 }
 
 
+_READY_REASONS = {Reason.APPLIED, Reason.IN_SYNC, Reason.DRIFT_REPAIRED}
+
+
+def _same_outcome(outcome: Outcome, prev: ObjectStatus, generation: int | None, device: str) -> bool:
+    # "still in sync" confirms a Ready status as it stands (it keeps saying how it got there)
+    confirmed = outcome.reason == Reason.IN_SYNC and prev.phase == Phase.READY and prev.reason in _READY_REASONS
+    return (
+        not outcome.wrote
+        and outcome.phase == prev.phase
+        and (confirmed or (outcome.reason == prev.reason and outcome.message == prev.message))
+        and list(outcome.waiting_on) == prev.waiting_on
+        and (outcome.applied_hash is None or outcome.applied_hash == prev.applied_hash)
+        and generation == prev.observed_generation
+        and device == prev.device
+        and len(prev.conditions) == 4
+    )
+
+
 def derive_status(
     outcome: Outcome, previous: ObjectStatus | None, generation: int | None, device: str
 ) -> ObjectStatus:
-    """The full status for ``outcome``; transition times move only when a condition changes."""
+    """The full status for ``outcome``; transition times move only when a condition changes.
+
+    A re-check that finds everything as it was returns ``previous`` itself, so
+    callers can tell "nothing to write" by identity (10k in-sync objects cost
+    no status writes).
+    """
+    if previous is not None and _same_outcome(outcome, previous, generation, device):
+        return previous
     prev = previous or ObjectStatus()
     ready = outcome.phase == Phase.READY
     deps_ok = outcome.reason not in _WAITING_REASONS and outcome.phase not in (Phase.WAITING,)
@@ -180,10 +205,11 @@ def derive_status(
         ("InSync", in_sync, sync_reason),
     ]
     conditions = []
+    stamp = now()
     for type_, ok, reason in wanted:
         status = "True" if ok else "False"
         old = prev.condition(type_)
-        since = old.last_transition_time if old and old.status == status else now()
+        since = old.last_transition_time if old and old.status == status else stamp
         conditions.append(Condition(type_, status, str(reason), outcome.message, since, generation))
     return ObjectStatus(
         phase=outcome.phase,
@@ -194,5 +220,5 @@ def derive_status(
         applied_hash=applied_hash,
         waiting_on=list(outcome.waiting_on),
         device=device,
-        last_applied_time=now() if outcome.wrote else prev.last_applied_time,
+        last_applied_time=stamp if outcome.wrote else prev.last_applied_time,
     )

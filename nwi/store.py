@@ -10,7 +10,6 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +36,30 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 """
 
 
-@dataclass
 class StoredObject:
-    obj: ConfigObject
-    status: ObjectStatus
-    created: str
-    seq: int | None
+    """A stored object and its status. The object is re-validated from its manifest only when
+    something needs it: a re-apply of 10k objects needs just their statuses and hashes."""
+
+    def __init__(self, key: ObjectKey, status: ObjectStatus, created: str, seq: int | None, generation: int,
+                 desired_hash: str, manifest: str = "", obj: ConfigObject | None = None) -> None:
+        self.key = key
+        self.status = status
+        self.created = created
+        self.seq = seq
+        self.generation = generation
+        self.desired_hash = desired_hash
+        self._manifest = manifest
+        self._obj = obj
+
+    @property
+    def obj(self) -> ConfigObject:
+        if self._obj is None:
+            doc = json.loads(self._manifest)
+            doc.setdefault("metadata", {})["generation"] = self.generation
+            obj = build_object(doc, Source("<state>"))
+            assert isinstance(obj, ConfigObject)
+            self._obj = obj
+        return self._obj
 
 
 class Store:
@@ -61,13 +78,12 @@ class Store:
         self._seq = max((s.seq or 0 for s in self._cache.values()), default=0)
 
     def _load(self) -> None:
-        for row in self._db.execute("SELECT manifest, generation, status, created, seq FROM objects"):
-            manifest, generation, status, created, seq = row
-            doc = json.loads(manifest)
-            doc.setdefault("metadata", {})["generation"] = generation
-            obj = build_object(doc, Source("<state>"))
-            assert isinstance(obj, ConfigObject)
-            self._cache[obj.key] = StoredObject(obj, ObjectStatus.from_dict(json.loads(status or "null")), created, seq)
+        rows = self._db.execute(
+            "SELECT kind, namespace, name, manifest, desired_hash, generation, status, created, seq FROM objects")
+        for kind, namespace, name, manifest, desired_hash, generation, status, created, seq in rows:
+            key = ObjectKey(kind, namespace, name)
+            self._cache[key] = StoredObject(key, ObjectStatus.from_dict(json.loads(status or "null")), created, seq,
+                                            generation, desired_hash, manifest=manifest)
 
     # ---- objects -------------------------------------------------------------------
     def objects(self) -> list[StoredObject]:
@@ -83,8 +99,8 @@ class Store:
         stored = self._cache.get(obj.key)
         if stored is None:
             return replace(obj, generation=1)
-        gen = stored.obj.generation or 1
-        return replace(obj, generation=gen if stored.obj.desired_hash == obj.desired_hash else gen + 1)
+        gen = stored.generation
+        return replace(obj, generation=gen if stored.desired_hash == obj.desired_hash else gen + 1)
 
     # StatusSink
     def previous(self, key: ObjectKey) -> ObjectStatus | None:
@@ -94,12 +110,15 @@ class Store:
     def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
         with self._lock:
             stored = self._cache.get(obj.key)
+            if stored is not None and stored.status is status and stored.generation == (obj.generation or 1):
+                return  # an unchanged re-check: nothing to write
             seq = stored.seq if stored else None
             written = status.last_applied_time != (stored.status.last_applied_time if stored else None)
             if written or (seq is None and status.phase == "Ready"):
                 self._seq += 1  # application order, for `nwi get`
                 seq = self._seq
-            self._cache[obj.key] = StoredObject(obj, status, stored.created if stored else now(), seq)
+            self._cache[obj.key] = StoredObject(obj.key, status, stored.created if stored else now(), seq,
+                                                obj.generation or 1, obj.desired_hash, obj=obj)
             self._dirty.add(obj.key)
 
     def forget(self, key: ObjectKey) -> None:

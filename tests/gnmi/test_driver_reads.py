@@ -51,3 +51,31 @@ def test_missing_paths_are_read_through_their_parent_not_one_by_one() -> None:
         assert got[P(f"/interfaces/interface[name=eth{i}]/config")] == want
     assert got[P("/service/vpls[service-name=v7]")] == {"service-name": "v7", "service-id": 7}
     assert got[P("/service/vpls[service-name=v8]")] is None
+
+
+def test_nested_requested_paths_are_cut_out_of_their_ancestor() -> None:
+    store = CountingStore("r1", None)
+    tree = Tree()
+    tree.update(P("/service/vpls[service-name=v1]"), {"service-id": 1, "sap": [{"sap-id": "1/1/1:10", "x": 1}]})
+    tree.update(P("/interfaces"), {"interface": [{"name": "eth0", "mtu": 1500}]})
+    store.save(tree)
+    with running([Target("r1", store, port=0)]) as srv:
+        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
+        driver.connect()
+        try:
+            paths = [P("/service/vpls[service-name=v1]"), P("/service/vpls[service-name=v1]/sap[sap-id=1/1/1:10]"),
+                     P("/service/vpls[service-name=v1]/service-id"), P("/service/vpls[service-name=v1]/nothing"),
+                     P("/interfaces/interface"), P("/interfaces/interface[name=eth0]")]
+            store.reads = 0
+            got = driver.read(paths)
+        finally:
+            driver.close()
+    assert store.reads == 1
+    assert got == {
+        paths[0]: {"service-name": "v1", "service-id": 1, "sap": [{"sap-id": "1/1/1:10", "x": 1}]},
+        paths[1]: {"sap-id": "1/1/1:10", "x": 1},
+        paths[2]: 1,
+        paths[3]: None,
+        paths[4]: [{"name": "eth0", "mtu": 1500}],
+        paths[5]: {"name": "eth0", "mtu": 1500},
+    }

@@ -61,6 +61,7 @@ class CountingDriver(Driver):
         return self.inner.connect()
 
     def read(self, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
+        self.lab.reads.append((self.name, len(paths)))
         return self.inner.read(paths)
 
     def apply(self, txn: Transaction, dry_run: bool = False) -> None:
@@ -78,6 +79,7 @@ class Lab:
     stores: dict[str, DeviceStore] = field(default_factory=dict)
     transactions: list[Transaction] = field(default_factory=list)
     connects: dict[str, int] = field(default_factory=dict)
+    reads: list[tuple[str, int]] = field(default_factory=list)
     down: set[str] = field(default_factory=set)
     sink: MemorySink = field(default_factory=MemorySink)
 

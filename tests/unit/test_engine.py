@@ -183,3 +183,22 @@ def test_recheck_of_a_ready_object_does_not_flap_its_conditions() -> None:
     after = {k: [(c.type, c.status, c.last_transition_time) for c in s.conditions]
              for k, s in lab.sink.statuses.items()}
     assert after == before
+
+
+def test_in_sync_rerun_reads_each_device_once_and_writes_read_afresh() -> None:
+    lab = Lab()
+    chain = [obj("a", "r1", "/a", {"v": 1}), obj("b", "r1", "/b", {"v": 1}, deps=["a"]),
+             obj("c", "r1", "/c", {"v": 1}, deps=["b"]), obj("x", "r2", "/x", {"v": 1})]
+    assert lab.apply(chain).ok
+    lab.reads.clear()
+    assert lab.apply(chain).ok
+    assert sorted(lab.reads) == [("r1", 3), ("r2", 1)]  # one Get per device for the whole run
+
+    # after a write to a device, its later batches read again (they must see the write)
+    tree = lab.store("r1").snapshot()
+    tree.update(P("/a"), {"v": 2})
+    lab.store("r1").save(tree)
+    lab.reads.clear()
+    report = lab.apply(chain)
+    assert report.outcomes[chain[0].key].reason == "DriftRepaired"
+    assert [n for n, _ in lab.reads].count("r1") == 3  # the prefetch, then b and c afresh
