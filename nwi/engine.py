@@ -22,11 +22,13 @@ from typing import Any, Protocol
 
 from nwi.conflicts import find_conflicts
 from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
+from nwi.drivers.virtual import apply_changes
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
+from nwi.tree import Tree
 
 log = logging.getLogger(__name__)
 
@@ -91,31 +93,49 @@ class DriverPool:
 
 
 class _DeviceReads:
-    """One Get per device for everything a run needs from it, until nwi writes to that device.
+    """What each device holds at the paths a run touches: read in one Get, then kept up to date.
 
-    A re-apply of an in-sync fleet thus reads each device once instead of once
-    per batch; after the first write to a device its later batches read afresh
-    (they must see what the write did). One batch per device runs at a time,
-    so a device's entry is never used by two threads at once.
+    The first batch for a device reads every path the run needs from it; later
+    batches are answered from that snapshot, to which each of nwi's own
+    successful transactions is applied with the device's semantics (the same
+    tree the planner predicts with). So a run costs one Get per device instead
+    of one per batch, and still sees its own writes. A write whose outcome is
+    unknown (connection lost mid-Set) makes the device's later batches read
+    from the device again. One batch per device runs at a time, so a device's
+    entry is never used by two threads at once.
     """
 
     def __init__(self, paths: Mapping[str, Sequence[GnmiPath]]) -> None:
         self._paths = paths
-        self._cache: dict[str, dict[GnmiPath, Any]] = {}
+        self._trees: dict[str, tuple[Tree, frozenset[GnmiPath]]] = {}
         self._stale: set[str] = set()
 
     def read(self, device: str, driver: Driver, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
         if device not in self._stale:
-            cache = self._cache.get(device)
-            if cache is None:
-                cache = self._cache[device] = driver.read(self._paths.get(device) or paths)
-            if all(p in cache for p in paths):
-                return {p: cache[p] for p in paths}
+            if device not in self._trees:
+                values = driver.read(self._paths.get(device) or paths)
+                tree = Tree()
+                for path, value in sorted(values.items(), key=lambda kv: len(kv[0].elems)):
+                    if value is not None:
+                        tree.replace(path, value)
+                self._trees[device] = (tree, frozenset(values))
+            tree, known = self._trees[device]
+            if known.issuperset(paths):
+                return {p: tree.get(p) for p in paths}
         return driver.read(paths)
+
+    def wrote(self, device: str, txn: Transaction) -> None:
+        """``txn`` was committed: the snapshot follows it."""
+        if device in self._trees:
+            tree, known = self._trees[device]
+            try:
+                self._trees[device] = (apply_changes(tree, txn), known)
+            except TransactionRejected:
+                self.invalidate(device)
 
     def invalidate(self, device: str) -> None:
         self._stale.add(device)
-        self._cache.pop(device, None)
+        self._trees.pop(device, None)
 
 
 @dataclass
@@ -343,8 +363,8 @@ class Engine:
         txn = Transaction(device, [p.change for _, p in items if p.change is not None])
         try:
             self._count_transaction()
-            self._reads.invalidate(device)
             driver.apply(txn)
+            self._reads.wrote(device, txn)
         except TransactionRejected as exc:
             blamed = set(exc.failed_owners)
             innocent = [(o, p) for o, p in items if str(o.key) not in blamed]
@@ -355,6 +375,7 @@ class Engine:
                 return result
             return {o.key: Outcome(Phase.FAILED, Reason.TRANSACTION_REJECTED, exc.message) for o, _ in items}
         except DriverError as exc:
+            self._reads.invalidate(device)  # did the Set land? only the device knows now
             return {o.key: _device_failure(exc) for o, _ in items}
         result = {}
         for obj, plan in items:

@@ -8,6 +8,7 @@ always derived from one :class:`Outcome`, so they cannot contradict the phase.
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,8 +47,16 @@ class Reason(enum.StrEnum):
     REMOVED = "Removed"
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC, to the second (as Kubernetes writes times); formatted once per second."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
 
 
 @dataclass(frozen=True)
@@ -206,9 +215,10 @@ def derive_status(
     ]
     conditions = []
     stamp = now()
+    before = {c.type: c for c in prev.conditions}
     for type_, ok, reason in wanted:
         status = "True" if ok else "False"
-        old = prev.condition(type_)
+        old = before.get(type_)
         since = old.last_transition_time if old and old.status == status else stamp
         conditions.append(Condition(type_, status, str(reason), outcome.message, since, generation))
     return ObjectStatus(
