@@ -279,6 +279,17 @@ def remove_netns(
         print(f"{netns_for_device(device)}: {'removed' if gone else 'not present'}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Fleet-scale benchmark (same options as `python -m bench`; run from the repository root)."""
+    try:
+        from bench.run import main as run_bench
+    except ImportError:
+        error("the benchmark ships with the source tree: run it from a checkout (pip install -e .)")
+        raise typer.Exit(EXIT_USAGE) from None
+    run_bench(ctx.args)
+
+
 def _register_optional() -> None:
     """Commands provided by other parts of nwi, when present."""
     try:
