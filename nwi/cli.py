@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from nwi import crdgen, render
 from nwi.graph import DependencyGraph
 from nwi.kinds import CONFIG_KINDS
-from nwi.loader import InvalidInput
+from nwi.loader import InputSet, InvalidInput
 from nwi.model import ConfigObject
 from nwi.session import Options, Session, validate_inputs
 from nwi.status import Outcome, Phase
@@ -57,20 +57,23 @@ def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, c
     return Options(state_dir, namespace, inventory_ns, strict, credentials, workers)
 
 
-def _load(files: list[Path], opts: Options) -> Session:
-    """Validate the inputs or exit 3 with every error; nothing is touched on failure."""
+def _validated(files: list[Path], opts: Options) -> InputSet:
+    """The validated inputs, or exit 3 listing every error; nothing is touched on failure."""
     missing = [f for f in files if not f.exists()]
     if missing:
         error(f"no such file or directory: {', '.join(map(str, missing))}")
         raise typer.Exit(EXIT_INVALID)
     try:
-        inputs = validate_inputs(files, opts)
+        return validate_inputs(files, opts)
     except InvalidInput as exc:
         for e in exc.errors:
             error(f"{e}")
         err.print(f"{len(exc.errors)} error(s); nothing was applied.", highlight=False)
         raise typer.Exit(EXIT_INVALID) from None
-    return Session(opts, inputs)
+
+
+def _load(files: list[Path], opts: Options) -> Session:
+    return Session(opts, _validated(files, opts))
 
 
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
@@ -91,17 +94,7 @@ def validate(
     strict: Strict = False,
 ) -> None:
     """Check resources without contacting any device."""
-    opts = _options(Path(".nwi"), namespace, inventory_namespace, strict, None)
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        error(f"no such file or directory: {', '.join(map(str, missing))}")
-        raise typer.Exit(EXIT_INVALID)
-    try:
-        inputs = validate_inputs(paths, opts)
-    except InvalidInput as exc:
-        for e in exc.errors:
-            error(f"{e}")
-        raise typer.Exit(EXIT_INVALID) from None
+    inputs = _validated(paths, _options(Path(".nwi"), namespace, inventory_namespace, strict, None))
     print(f"valid: {len(inputs.configs)} config object(s), {len(inputs.devices)} device(s), "
           f"{len(inputs.secrets)} secret(s)")
 

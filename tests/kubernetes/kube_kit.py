@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -173,3 +174,22 @@ def table(kube: KubeApiServer, kind: str, namespace: str) -> dict[str, dict[str,
         row = dict(zip(names, cells, strict=True))
         rows[row["NAME"]] = row
     return rows
+
+
+def config_yaml(name: str, ns: str, switch: str, path: str, props: dict[str, Any],
+                depends: tuple[str, ...] = (), kind: str = "OpenConfig", extra_spec: str = "") -> str:
+    """One config object as YAML, with its depends_on annotation (a document of a multi-document stream)."""
+    refs = json.dumps([{"kind": kind, "name": d} for d in depends])
+    return f"""
+apiVersion: nwi.enc.nokia.com/v1alpha2
+kind: {kind}
+metadata:
+  name: {name}
+  namespace: {ns}
+  annotations: {{nwi.enc.nokia.com/depends_on: '{refs}'}}
+spec:
+  switchID: "{switch}"
+  path: "{path}"
+  properties: {json.dumps(props)}
+{extra_spec}
+---"""

@@ -21,6 +21,7 @@ from kube_kit import (
     SWITCH,
     Device,
     Operator,
+    config_yaml,
     device_yaml,
     status_of,
     table,
@@ -141,32 +142,18 @@ def test_deleting_a_dependency_first_blocks_it_until_the_dependent_is_gone(
     assert "Blocked" in reasons and "Removed" in reasons
 
 
-def _config(kind: str, name: str, ns: str, switch: str, path: str, props: dict[str, Any],
-            depends: tuple[str, ...] = (), extra_spec: str = "") -> str:
-    refs = json.dumps([{"kind": kind, "name": d} for d in depends])
-    return f"""
-apiVersion: nwi.enc.nokia.com/v1alpha2
-kind: {kind}
-metadata:
-  name: {name}
-  namespace: {ns}
-  annotations: {{nwi.enc.nokia.com/depends_on: '{refs}'}}
-spec:
-  switchID: "{switch}"
-  path: "{path}"
-  properties: {json.dumps(props)}
-{extra_spec}
----"""
-
 
 def test_a_cycle_fails_every_member(kube: KubeApiServer, operator: Operator, device: Device) -> None:
     ns = "cycle-test"
     kube.kubectl("create", "namespace", ns)
     writes = device.stores[SWITCH].writes
     docs = "".join([
-        _config("SROSConfig", "a", ns, SWITCH, "/service/customer[customer-name=a]", {"customer-name": "a"}, ("b",)),
-        _config("SROSConfig", "b", ns, SWITCH, "/service/customer[customer-name=b]", {"customer-name": "b"}, ("a",)),
-        _config("SROSConfig", "c", ns, SWITCH, "/service/customer[customer-name=c]", {"customer-name": "c"}, ("a",)),
+        config_yaml("a", ns, SWITCH, "/service/customer[customer-name=a]", {"customer-name": "a"}, ("b",),
+                    kind="SROSConfig"),
+        config_yaml("b", ns, SWITCH, "/service/customer[customer-name=b]", {"customer-name": "b"}, ("a",),
+                    kind="SROSConfig"),
+        config_yaml("c", ns, SWITCH, "/service/customer[customer-name=c]", {"customer-name": "c"}, ("a",),
+                    kind="SROSConfig"),
     ])
     kube.kubectl("apply", "-f", "-", input=docs)
 
@@ -192,8 +179,8 @@ def test_unreachable_device_fails_clearly_and_recovers(
     device.server.stop_target(FLAKY)
     port = device.port(FLAKY)
     kube.kubectl("apply", "-f", "-", input=device_yaml(ns, FLAKY, port, connect_timeout=1))
-    kube.kubectl("apply", "-f", "-", input=_config(
-        "OpenConfig", "eth0", ns, FLAKY, "/interfaces/interface[name=eth0]/config", {"name": "eth0", "mtu": 1500}))
+    kube.kubectl("apply", "-f", "-", input=config_yaml(
+        "eth0", ns, FLAKY, "/interfaces/interface[name=eth0]/config", {"name": "eth0", "mtu": 1500}))
 
     def failed() -> dict[str, Any] | None:
         status = status_of(kube, "openconfig", ns, "eth0")
@@ -225,8 +212,8 @@ def test_missing_device_fails_clearly_until_it_is_created(
 ) -> None:
     ns = "late-device"
     kube.kubectl("create", "namespace", ns)
-    kube.kubectl("apply", "-f", "-", input=_config(
-        "OpenConfig", "ntp", ns, "late-sw", "/system/clock/config", {"timezone-name": "UTC"}))
+    kube.kubectl("apply", "-f", "-", input=config_yaml(
+        "ntp", ns, "late-sw", "/system/clock/config", {"timezone-name": "UTC"}))
 
     def failed() -> dict[str, Any] | None:
         status = status_of(kube, "openconfig", ns, "ntp")

@@ -10,7 +10,6 @@ test kills something, and Set attempt times (to measure the retry backoff).
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 import threading
 import time
@@ -119,19 +118,3 @@ def restart_args(op: Operator) -> None:
     i = op.extra.index("--priority")
     op.extra[i + 1] = str(next(_PRIORITIES))
 
-
-def config_yaml(name: str, ns: str, switch: str, path: str, props: dict[str, Any],
-                depends: tuple[str, ...] = (), kind: str = "OpenConfig") -> str:
-    refs = json.dumps([{"kind": kind, "name": d} for d in depends])
-    return f"""
-apiVersion: nwi.enc.nokia.com/v1alpha2
-kind: {kind}
-metadata:
-  name: {name}
-  namespace: {ns}
-  annotations: {{nwi.enc.nokia.com/depends_on: '{refs}'}}
-spec:
-  switchID: "{switch}"
-  path: "{path}"
-  properties: {json.dumps(props)}
----"""

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_kit import Lab, config_yaml, operator, restart_args
+from fault_kit import Lab, operator, restart_args
 from harness.kube import KubeApiServer, wait_for
-from kube_kit import PASSWORD, Operator, device_yaml, status_of
+from kube_kit import PASSWORD, Operator, config_yaml, device_yaml, status_of
 
 from nwi.drivers.base import Op
 from nwi.operator.controller import backoff, jittered

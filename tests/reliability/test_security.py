@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
-from fault_kit import Lab, config_yaml, operator
+from fault_kit import Lab, operator
 from harness.kube import KubeApiServer, wait_for
-from kube_kit import PASSWORD, USERNAME, Operator, device_yaml, status_of
+from kube_kit import PASSWORD, USERNAME, Operator, config_yaml, device_yaml, status_of
 
 from nwi.drivers.linux import netns
 from nwi.mockgnmi.harness import memory_target, running
