@@ -72,8 +72,8 @@ def _validated(files: list[Path], opts: Options) -> InputSet:
         raise typer.Exit(EXIT_INVALID) from None
 
 
-def _load(files: list[Path], opts: Options) -> Session:
-    return Session(opts, _validated(files, opts))
+def _load(files: list[Path], opts: Options, read_only: bool = False) -> Session:
+    return Session(opts, _validated(files, opts), read_only)
 
 
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
@@ -110,7 +110,7 @@ def plan(
     credentials: Credentials = None,
 ) -> None:
     """Show the order, the per-device transactions and their diffs; change nothing."""
-    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials))
+    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials), read_only=True)
     try:
         graph, waves, unreachable = session.plan()
     finally:
@@ -204,7 +204,7 @@ def get(
     from nwi.store import Store
 
     kinds = _kind_filter(kind)
-    store = Store(state_dir)
+    store = Store(state_dir, read_only=True)
     try:
         objs = [s for s in store.objects()
                 if (kinds is None or s.key.kind in kinds)
@@ -238,7 +238,7 @@ def graph(
         error(f"{e}")
     if inputs.errors:
         raise typer.Exit(EXIT_INVALID)
-    store = Store(state_dir)
+    store = Store(state_dir, read_only=True)
     try:
         phases = {s.key: str(s.status.phase) for s in store.objects()}
     finally:

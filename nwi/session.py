@@ -103,8 +103,10 @@ class Session:
     store: Store = field(init=False)
     inventory: Inventory = field(init=False)
 
+    read_only: bool = False  # plan: look, never create state
+
     def __post_init__(self) -> None:
-        self.store = Store(self.opts.state_dir)
+        self.store = Store(self.opts.state_dir, self.read_only)
         devices = {d.key: d for d in self.store.devices()}
         devices.update({d.key: d for d in self.inputs.devices})
         self.inventory = Inventory(

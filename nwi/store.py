@@ -65,10 +65,17 @@ class StoredObject:
 class Store:
     """SQLite-backed state. One instance per CLI run; thread-safe for the engine's workers."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, read_only: bool = False) -> None:
+        """``read_only``: for commands that only look (get, plan, graph): where no state exists yet,
+        an empty one in memory, so that looking creates nothing on disk."""
         self.state_dir = state_dir
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(state_dir / "state.db", check_same_thread=False, isolation_level=None)
+        db_file = state_dir / "state.db"
+        if read_only and not db_file.exists():
+            target = ":memory:"
+        else:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            target = str(db_file)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()

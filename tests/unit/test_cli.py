@@ -135,7 +135,9 @@ def test_plan_changes_nothing_and_shows_waves_and_diffs(nwi: NwiRunner, state_di
     assert out.stdout.index("wave 1:") < out.stdout.index("customer-1234") < out.stdout.index("wave 2:") \
         < out.stdout.index("vpls-01")
     assert '+ {"admin-state": "enable"' in out.stdout
-    assert not (state_dir / "devices").exists()
+    assert not state_dir.exists()  # looking creates nothing, not even an empty state
+    assert nwi("get").exit_code == 0 and nwi("graph", "-f", SAMPLES / "seed").exit_code == 0
+    assert not state_dir.exists()
 
 
 def test_graph_dot_and_mermaid_coloured_by_phase(nwi: NwiRunner) -> None:
