@@ -32,6 +32,9 @@ from nwi.tree import Tree
 
 log = logging.getLogger(__name__)
 
+#: outcomes after which what waits on an object may go ahead (applied; removed from the device)
+_SUCCEEDED = (Phase.READY, Phase.DELETING)
+
 _REASON_OF_ERROR = {
     "DeviceUnreachable": Reason.DEVICE_UNREACHABLE,
     "AuthenticationFailed": Reason.AUTHENTICATION_FAILED,
@@ -286,23 +289,20 @@ class Engine:
                     outcomes = fut.result()
                     for obj in batch:
                         self._settle(report, obj, device_of, outcomes[obj.key])
-                    ts.done(*[o.key for o in batch if outcomes[o.key].phase in (Phase.READY, Phase.DELETING)])
+                    ts.done(*[o.key for o in batch if outcomes[o.key].phase in _SUCCEEDED])
                 pump()
         report.transactions = self._transactions
-        # whatever never became ready sits behind a failure
-        failed = {k for k, o in report.outcomes.items() if o.phase != Phase.READY}
-        for key, obj in by_key.items():
-            if key in report.outcomes:
-                continue
-            # in reverse mode the edges are dependents: "behind" means a dependent that stayed
-            deps = graph.deps.get(key, ())
-            culprits = tuple(d.short(key) for d in deps if d in failed)
-            self._settle(report, obj, device_of, Outcome(
-                Phase.WAITING if batch_fn == self._apply_batch else Phase.BLOCKED,
-                Reason.DEPENDENCY_FAILED if batch_fn == self._apply_batch else Reason.HAS_DEPENDENTS,
+        # whatever was never dispatched sits behind something that did not succeed (in removal,
+        # the edges point to dependents: "behind" means a dependent that stayed)
+        unsettled = {k: None for k in by_key if k not in report.outcomes}  # ordered, fast membership
+        for key in unsettled:
+            culprits = tuple(d.short(key) for d in graph.deps.get(key, ())
+                             if d in by_key and (d in unsettled or report.outcomes[d].phase not in _SUCCEEDED))
+            self._settle(report, by_key[key], device_of, Outcome(
+                Phase.BLOCKED if removing else Phase.WAITING,
+                Reason.HAS_DEPENDENTS if removing else Reason.DEPENDENCY_FAILED,
                 "not attempted: " + ", ".join(culprits) + " did not succeed",
                 waiting_on=culprits))
-            failed.add(key)
 
     def _settle(
         self, report: RunReport, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome

@@ -203,3 +203,15 @@ def test_one_read_per_device_per_run_and_later_batches_see_earlier_writes() -> N
     assert [n for n, _ in lab2.reads] == ["r1"]
     assert report.outcomes[child.key].reason == "InSync"  # planned against the parent's write
     assert len(lab2.transactions) == 1
+
+
+def test_objects_behind_a_failure_name_what_they_wait_for_in_any_input_order() -> None:
+    lab = Lab(down={"r1"})
+    # listed dependents-first: each must still name its own unready dependency
+    chain = [obj("c", "r2", "/c", {"v": 1}, deps=["b"]), obj("b", "r2", "/b", {"v": 1}, deps=["a"]),
+             obj("a", "r1", "/a", {"v": 1})]
+    report = lab.apply(chain)
+    assert report.outcomes[key("a")].phase == Phase.FAILED
+    for name, waits_for in (("b", ("a",)), ("c", ("b",))):
+        out = report.outcomes[key(name)]
+        assert (out.phase, out.reason, out.waiting_on) == (Phase.WAITING, "DependencyFailed", waits_for)
