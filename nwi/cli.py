@@ -18,10 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from nwi import crdgen, render
 from nwi.graph import DependencyGraph
 from nwi.kinds import CONFIG_KINDS
-from nwi.loader import InputSet, InvalidInput
+from nwi.loader import InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject
 from nwi.session import Options, Session, validate_inputs
 from nwi.status import Outcome, Phase
+from nwi.store import Store
 
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
@@ -201,8 +202,6 @@ def get(
     namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")] = None,
 ) -> None:
     """List objects with their status, in the order they were applied."""
-    from nwi.store import Store
-
     kinds = _kind_filter(kind)
     store = Store(state_dir, read_only=True)
     try:
@@ -230,9 +229,6 @@ def graph(
     namespace: Namespace = "default",
 ) -> None:
     """Print the dependency graph (DOT or Mermaid), coloured by each object's phase."""
-    from nwi.loader import load_paths
-    from nwi.store import Store
-
     inputs = load_paths(files, namespace)  # a graph of a broken set is still worth drawing
     for e in inputs.errors:
         error(f"{e}")

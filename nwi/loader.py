@@ -8,6 +8,8 @@ kustomization files are skipped so a GitOps directory loads as it is.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -357,9 +359,6 @@ def _pydantic_errors(exc: pydantic.ValidationError, src: str, label: str, prefix
 
 
 def _secret_data(doc: Mapping[str, Any], src: str, label: str) -> dict[str, str]:
-    import base64
-    import binascii
-
     data: dict[str, str] = {}
     raw = doc.get("data") or {}
     if not isinstance(raw, Mapping):

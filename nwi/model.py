@@ -114,11 +114,6 @@ class ObjectKey(NamedTuple):
             return f"{self.namespace}/{self.name}"
         return str(self)
 
-    @classmethod
-    def parse(cls, text: str) -> ObjectKey:
-        kind, namespace, name = text.split("/", 2)
-        return cls(kind, namespace, name)
-
 
 @dataclass(frozen=True)
 class Source:

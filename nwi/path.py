@@ -10,7 +10,7 @@ canonical string and ``parse(render(p)) == p`` for every path.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
 _NAME_ESCAPES = frozenset("\\/[]")
@@ -52,7 +52,6 @@ class GnmiPath:
 
     elems: tuple[PathElem, ...] = ()
     origin: str = ""
-    _text: str = field(default="", compare=False, repr=False)
 
     def render(self) -> str:
         body = "/" + "/".join(e.render() for e in self.elems)
@@ -93,7 +92,7 @@ def parse_path(text: str) -> GnmiPath:
     pos += 1
     elems: list[PathElem] = []
     if pos == len(text):  # the root path "/"
-        return GnmiPath((), origin, text)
+        return GnmiPath((), origin)
     while True:
         name, pos = _read_until(text, pos, "/[", "element name")
         if not name:
@@ -121,7 +120,7 @@ def parse_path(text: str) -> GnmiPath:
         pos += 1
         if pos == len(text):
             raise PathError(text, pos, "trailing '/'")
-    return GnmiPath(tuple(elems), origin, text)
+    return GnmiPath(tuple(elems), origin)
 
 
 def _read_until(text: str, pos: int, stops: str, what: str) -> tuple[str, int]:

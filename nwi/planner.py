@@ -7,6 +7,7 @@ predicts exactly what the virtual device and the mock gNMI server do.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,7 @@ def expected_after(op: str, path: GnmiPath, before: Any, properties: Mapping[str
     if before is None:  # the common first-apply case, without a scratch tree (same result)
         return None if op == "delete" else _with_path_keys(path, properties)
     scratch = Tree()
-    if before is not None:
-        scratch.replace(path, before)
+    scratch.replace(path, before)
     if op == "delete":
         scratch.delete(path)
     elif op == "replace":
@@ -160,8 +160,6 @@ def render_diff(before: Any, after: Any) -> list[str]:
 
 
 def _short(value: Any, limit: int = 200) -> str:
-    import json
-
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

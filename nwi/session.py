@@ -119,6 +119,11 @@ class Session:
     def device_map(self, objects: Sequence[ConfigObject]) -> dict[ObjectKey, str]:
         return {o.key: self.inventory.resolve(o).id for o in objects}
 
+    def _ready_elsewhere(self, objects: Sequence[ConfigObject]) -> list[ObjectKey]:
+        """Objects Ready from an earlier run and not in this input: they satisfy dependencies."""
+        here = {o.key for o in objects}
+        return [s.key for s in self.store.objects() if s.key not in here and s.status.phase == Phase.READY]
+
     def pool(self) -> DriverPool:
         return DriverPool(lambda device_id: self.inventory.driver(device_id, self.opts.state_dir))
 
@@ -126,9 +131,7 @@ class Session:
     def apply(self, on_outcome: Callable[[ConfigObject, Outcome], None] | None = None) -> RunReport:
         self.store.put_devices(self.inputs.devices)
         objects = [self.store.with_generation(o) for o in self.inputs.configs]
-        in_input = {o.key for o in objects}
-        external = [s.key for s in self.store.objects()
-                    if s.key not in in_input and s.status.phase == Phase.READY]
+        external = self._ready_elsewhere(objects)
         pool = self.pool()
         try:
             engine = Engine(pool, self.store, self.opts.workers, on_outcome)
@@ -166,10 +169,7 @@ class Session:
     def plan(self) -> tuple[DependencyGraph, list[list[DeviceBatch]], dict[str, str]]:
         """A dry run: order, per-device transactions and diffs; reads devices, writes nothing."""
         objects = self.inputs.configs
-        in_input = {o.key for o in objects}
-        external = [s.key for s in self.store.objects()
-                    if s.key not in in_input and s.status.phase == Phase.READY]
-        graph = DependencyGraph.build(objects, external)
+        graph = DependencyGraph.build(objects, self._ready_elsewhere(objects))
         device_of = self.device_map(objects)
         by_key = {o.key: o for o in objects}
         paths: dict[str, list[Any]] = defaultdict(list)

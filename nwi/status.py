@@ -155,9 +155,6 @@ class ObjectStatus:
             last_applied_time=d.get("lastAppliedTime"),
         )
 
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
-
 
 _WAITING_REASONS = {
     Reason.DEPENDENCY_NOT_FOUND,

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +102,6 @@ class Store:
 
     def with_generation(self, obj: ConfigObject) -> ConfigObject:
         """``obj`` with its generation: +1 whenever its desired state changed (like metadata.generation)."""
-        from dataclasses import replace
-
         stored = self._cache.get(obj.key)
         if stored is None:
             return replace(obj, generation=1)
