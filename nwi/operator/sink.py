@@ -32,10 +32,8 @@ class KubeStatusSink:
         return self.index.status(key)
 
     def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
-        before = self.index.status(obj.key)
-        if (status.reason == Reason.PROGRESSING and before is not None and before.phase == Phase.DRIFTED
-                and before.applied_hash == obj.desired_hash):
-            return  # a drift re-check of a report-only object: do not flap Drifted -> Applying -> Drifted
+        # (re-checks of Ready or report-only Drifted objects never come here as Applying: the
+        # engine does not record transient phases for them, so their conditions do not flap)
         self.write(obj.key, status)
 
     def write(self, key: ObjectKey, status: ObjectStatus) -> None:
