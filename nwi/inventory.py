@@ -43,10 +43,13 @@ class ResolvedDevice:
     id: str
     name: str
     device: DeviceObject | None  # None: an implicit virtual device
+    implicit_backend: str = "tree"  # an implicit device's backend (linux for LinuxConfig objects)
 
     @property
     def spec(self) -> DeviceSpec:
-        return self.device.spec if self.device else DeviceSpec.model_validate({"driver": "virtual"})
+        if self.device is not None:
+            return self.device.spec
+        return DeviceSpec.model_validate({"driver": "virtual", "backend": self.implicit_backend})
 
 
 class Inventory:
@@ -80,7 +83,7 @@ class Inventory:
                     f"no Device {switch!r} in namespace {obj.key.namespace!r} or {self.inventory_namespace!r}"
                 )
             backend = "linux" if obj.key.kind == "LinuxConfig" else "tree"
-            rd = ResolvedDevice(f"virtual:{backend}:{switch}", switch, None)
+            rd = ResolvedDevice(f"virtual:{backend}:{switch}", switch, None, backend)
         self.resolved[rd.id] = rd
         return rd
 
@@ -134,8 +137,7 @@ class Inventory:
         rd = self.resolved[device_id]
         spec = rd.spec
         if spec.driver == "virtual":
-            linux = spec.backend == "linux" or (rd.device is None and device_id.startswith("virtual:linux:"))
-            if linux:
+            if spec.backend == "linux":
                 from nwi.drivers.linux import LinuxDatastore
 
                 return VirtualDriver(rd.name, LinuxDatastore.for_device(rd.name))
