@@ -7,10 +7,16 @@ updates — gNMI makes it atomic on the device).
 
 Choices worth knowing:
 
+* **Requests are built as protobuf messages** by nwi's codec
+  (``gnmi_codec``) and sent on the session pygnmi opened (its channel, TLS
+  and stub). pygnmi's request helpers take paths as strings and parse them
+  with regular expressions that know no escapes, so a key value holding
+  ``]`` or ``=`` would silently address another node; a structured path
+  turned straight into a ``Path`` message cannot be misread, and no string
+  round trip is paid per path.
 * **Encoding**: per device (``ConnectionParams.encoding``, JSON_IETF by
   default); connect fails with :class:`UnsupportedEncoding` when the device
-  does not announce it. Values are always sent as JSON text — a string value
-  is sent quoted, because pygnmi would send a bare ``str`` unquoted.
+  does not announce it. Values are sent as JSON text.
 * **Dry run**: gNMI 0.8 has no validate-only Set, so a dry run sends nothing.
   It builds the complete SetRequest (so a path or value the wire cannot carry
   is caught) and applies the transaction to an empty local tree (so structural
@@ -53,7 +59,6 @@ import grpc
 from google.protobuf import any_pb2
 from grpc_status import rpc_status
 from pygnmi.client import gNMIclient, gNMIException
-from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2
 
 from nwi.drivers import gnmi_tls
@@ -69,9 +74,9 @@ from nwi.drivers.base import (
     Transaction,
     TransactionRejected,
 )
-from nwi.drivers.gnmi_codec import canonical, path_to_proto, strip_modules_json
+from nwi.drivers.gnmi_codec import ENCODINGS, CodecError, canonical, path_from_proto, path_to_proto, value_from_proto
 from nwi.drivers.virtual import apply_changes
-from nwi.path import GnmiPath, PathError, parse_path
+from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
 
 # pygnmi logs every failure to stdout itself; the driver raises a typed error with the same text,
@@ -115,9 +120,17 @@ class _Client(gNMIclient):
 
     _STUB = "_gNMIclient__stub"  # pygnmi's private attribute (name-mangled ``self.__stub``)
 
-    def __init__(self, *args: Any, rpc_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rpc_timeout: float, metadata: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rpc_timeout = rpc_timeout
+        self._metadata = metadata
+
+    def call(self, rpc: str, request: Any) -> Any:
+        """Send a request message on pygnmi's session (raises grpc.RpcError)."""
+        stub = getattr(self, self._STUB, None)
+        if not isinstance(stub, _DeadlineStub):
+            raise RuntimeError("the gNMI session is not connected")
+        return getattr(stub, rpc)(request, metadata=self._metadata)
 
     def capabilities(self) -> Any:
         stub = getattr(self, self._STUB, None)
@@ -158,6 +171,7 @@ class GnmiDriver(Driver):
             skip_verify=p.skip_verify,
             gnmi_timeout=max(1, round(p.connect_timeout)),
             rpc_timeout=p.operation_timeout,
+            metadata=[("username", p.username or ""), ("password", p.password or "")],  # what pygnmi sends
             **tls_files,
         )
         try:
@@ -260,8 +274,6 @@ class GnmiDriver(Driver):
         client = self._session()
         if not paths:
             return {}
-        for p in paths:
-            _wire_path(self.name, p)
         # a path inside another requested one is not asked for again: it is cut out of its ancestor
         wanted = set(paths)
         ancestor = {p: a for p in wanted if (a := _requested_ancestor(p, wanted)) is not None}
@@ -289,7 +301,7 @@ class GnmiDriver(Driver):
         parent is the whole device, are asked for one by one.
         """
         try:
-            response = _Response(self._get(client, [p.render() for p in paths]), self.encoding)
+            response = _Response(self._get(client, paths))
             return {p: response.subtree(p) for p in paths}
         except _NotFound:
             if len(paths) == 1:
@@ -307,15 +319,16 @@ class GnmiDriver(Driver):
                 out.update(self._read(client, [p]))
         return out
 
-    def _get(self, client: _Client, paths: list[str]) -> list[dict[str, Any]]:
+    def _get(self, client: _Client, paths: list[GnmiPath]) -> Sequence[Any]:
+        request = gnmi_pb2.GetRequest(path=[path_to_proto(p) for p in paths], type=gnmi_pb2.GetRequest.CONFIG,
+                                      encoding=ENCODINGS[self.encoding])
         try:
-            response = client.get(path=paths, encoding=self.encoding, datatype="config")
-        except gNMIException as exc:
-            rpc_error = exc.orig_exc if isinstance(exc.orig_exc, grpc.RpcError) else None
-            if rpc_error is not None and rpc_error.code() == grpc.StatusCode.NOT_FOUND:
-                raise _NotFound() from exc
-            raise self._error(exc, "Get") from exc
-        notifications: list[dict[str, Any]] = (response or {}).get("notification", [])
+            response = client.call("Get", request)
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                raise _NotFound() from err
+            raise self._rpc_error(err, "Get") from err
+        notifications: Sequence[Any] = response.notification
         return notifications
 
     # ---- apply -----------------------------------------------------------------------
@@ -323,7 +336,7 @@ class GnmiDriver(Driver):
         if not txn:
             return
         ordered = txn.ordered()  # deletes, replaces, updates: the order of the SetRequest's results
-        delete, replace, update = self._build(ordered)
+        request = self._build(ordered)
         if dry_run:
             try:
                 apply_changes(Tree(), txn)
@@ -332,40 +345,37 @@ class GnmiDriver(Driver):
             return
         client = self._session()
         try:
-            client.set(delete=delete or None, replace=replace or None, update=update or None, encoding=self.encoding)
-        except gNMIException as exc:
-            raise self._error(exc, "Set", ordered) from exc
+            client.call("Set", request)
+        except grpc.RpcError as err:
+            raise self._rpc_error(err, "Set", ordered) from err
 
-    def _build(self, ordered: list[Change]) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
-        """The SetRequest's three lists as pygnmi takes them; raise TransactionRejected for what cannot be sent."""
-        delete: list[str] = []
-        replace: list[tuple[str, str]] = []
-        update: list[tuple[str, str]] = []
+    def _build(self, ordered: list[Change]) -> Any:
+        """The SetRequest; raise TransactionRejected naming the owner of a value the wire cannot carry."""
+        request = gnmi_pb2.SetRequest()
+        field = f"{self.encoding}_val"  # json_val or json_ietf_val (checked at connect)
         for change in ordered:
-            try:
-                text = _wire_path(self.name, change.path)
-            except TransactionRejected as exc:
-                raise TransactionRejected(self.name, exc.message, [change.owner] if change.owner else []) from exc
+            path = path_to_proto(change.path)
             if change.op == Op.DELETE:
-                delete.append(text)
+                request.delete.append(path)
                 continue
             try:
-                # always JSON text: pygnmi sends a str as is, so a bare string would go out unquoted
-                value = json.dumps(change.value, allow_nan=False)
+                text = json.dumps(change.value, allow_nan=False)
             except (TypeError, ValueError) as exc:
                 owners = [change.owner] if change.owner else []
                 raise TransactionRejected(self.name, f"{change.op} {change.path}: value is not JSON: {exc}",
                                           owners) from exc
-            (replace if change.op == Op.REPLACE else update).append((text, value))
-        return delete, replace, update
+            update = gnmi_pb2.Update(path=path, val=gnmi_pb2.TypedValue(**{field: text.encode()}))
+            (request.replace if change.op == Op.REPLACE else request.update).append(update)
+        return request
 
     # ---- errors ----------------------------------------------------------------------
-    def _error(self, exc: gNMIException, rpc: str, ordered: Sequence[Change] = ()) -> DriverError:
-        err = exc.orig_exc
-        if not isinstance(err, grpc.RpcError):
-            if rpc == "Set":
-                return TransactionRejected(self.name, f"Set not sent: {exc}", _owners(ordered))
+    def _error(self, exc: gNMIException, rpc: str) -> DriverError:
+        """A failure pygnmi reported (connect and Capabilities go through pygnmi's own calls)."""
+        if not isinstance(exc.orig_exc, grpc.RpcError):
             return DeviceUnreachable(self.name, f"{rpc} failed: {exc}")
+        return self._rpc_error(exc.orig_exc, rpc)
+
+    def _rpc_error(self, err: grpc.RpcError, rpc: str, ordered: Sequence[Change] = ()) -> DriverError:
         code = err.code()
         details = err.details() or code.name
         if code == grpc.StatusCode.UNAUTHENTICATED:
@@ -387,41 +397,20 @@ def _owners(changes: Sequence[Change]) -> list[str]:
     return list(dict.fromkeys(c.owner for c in changes if c.owner))
 
 
-def _wire_path(device: str, path: GnmiPath) -> str:
-    """The path as the string pygnmi parses; reject paths its parser would change.
-
-    pygnmi parses path strings with regular expressions that know no escapes,
-    so a key value holding ``]`` or ``=``, or an element name holding ``:``
-    (which it reads as an origin), would silently address another node.
-    """
-    text = path.render()
-    try:
-        sent = gnmi_path_generator(text)
-    except Exception as exc:
-        raise TransactionRejected(device, f"path {text} cannot be sent through pygnmi: {exc}") from exc
-    want = path_to_proto(canonical(path))
-    got = gnmi_pb2.Path(origin=sent.origin, elem=[gnmi_pb2.PathElem(name=e.name, key=dict(sorted(e.key.items())))
-                                                  for e in sent.elem])
-    if got != want:
-        raise TransactionRejected(device, f"path {text} cannot be sent through pygnmi without changing its meaning")
-    return text
-
-
 class _Response:
-    """A Get response with every update's path parsed once (a batch asks for many subtrees)."""
+    """A Get response with every update's path converted once (a batch asks for many subtrees)."""
 
-    def __init__(self, notifications: list[dict[str, Any]], encoding: str) -> None:
+    def __init__(self, notifications: Sequence[Any]) -> None:
         self.updates: list[tuple[GnmiPath, Any]] = []
         for n in notifications:
-            prefix = _parse_wire(n.get("prefix"))
-            for u in n.get("update") or []:
-                rel = _parse_wire(u.get("path"))
-                if prefix is None and rel is None and u.get("path") is not None:
-                    continue
-                val = u.get("val")
-                if encoding == "json_ietf":
-                    val = strip_modules_json(val)
-                self.updates.append((GnmiPath((prefix.elems if prefix else ()) + (rel.elems if rel else ())), val))
+            # origins are not compared: a device may or may not echo the one it was asked for
+            prefix = path_from_proto(n.prefix, strip_modules=False).elems if n.HasField("prefix") else ()
+            for u in n.update:
+                try:
+                    val = value_from_proto(u.val)  # JSON_IETF module prefixes are stripped from member names
+                except CodecError:
+                    continue  # a value only a schema could read cannot be compared: as if absent
+                self.updates.append((GnmiPath(prefix + path_from_proto(u.path, strip_modules=False).elems), val))
         self.exact: dict[GnmiPath, Any] = {}
         self.enclosing: set[GnmiPath] = set()  # paths with some update strictly below them
         for full, val in self.updates:
@@ -480,16 +469,6 @@ def _child(parent_value: Any, path: GnmiPath) -> Any:
     try:
         return Tree(parent_value).get(GnmiPath(canonical(path).elems[-1:]))
     except TreeError:
-        return None
-
-
-def _parse_wire(text: Any) -> GnmiPath | None:
-    """pygnmi renders response paths as ``a/b[k=v]`` (no leading slash, keys sorted)."""
-    if not text:
-        return None
-    try:
-        return canonical(parse_path("/" + str(text).lstrip("/")))
-    except PathError:
         return None
 
 
