@@ -45,7 +45,6 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -278,16 +277,16 @@ class GnmiDriver(Driver):
         wanted = set(paths)
         ancestor = {p: a for p in wanted if (a := _requested_ancestor(p, wanted)) is not None}
         values = self._read(client, [p for p in dict.fromkeys(paths) if p not in ancestor])
-        trees: dict[GnmiPath, Tree] = {}
-        for p, a in ancestor.items():
-            try:
-                if a not in trees:
-                    trees[a] = Tree()
-                    if values[a] is not None:
-                        trees[a].replace(a, copy.deepcopy(values[a]))
-                values[p] = trees[a].get(p)
-            except TreeError:
-                values[p] = None
+        if ancestor:
+            cut = Tree()  # the ancestors read, in one tree (it copies them: their values go back as they are)
+            for a in set(ancestor.values()):
+                if values[a] is not None:
+                    cut.replace(a, values[a])
+            for p in ancestor:
+                try:
+                    values[p] = cut.get(p)
+                except TreeError:
+                    values[p] = None
         return {p: values[p] for p in paths}
 
     def _read(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:

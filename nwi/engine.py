@@ -22,13 +22,13 @@ from typing import Any, Protocol
 
 from nwi.conflicts import find_conflicts
 from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
-from nwi.drivers.virtual import apply_changes
+from nwi.drivers.virtual import apply_change
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
-from nwi.tree import Tree
+from nwi.tree import Tree, TreeError
 
 log = logging.getLogger(__name__)
 
@@ -99,45 +99,57 @@ class _DeviceReads:
     """What each device holds at the paths a run touches: read in one Get, then kept up to date.
 
     The first batch for a device reads every path the run needs from it; later
-    batches are answered from that snapshot, to which each of nwi's own
-    successful transactions is applied with the device's semantics (the same
-    tree the planner predicts with). So a run costs one Get per device instead
-    of one per batch, and still sees its own writes. A write whose outcome is
-    unknown (connection lost mid-Set) makes the device's later batches read
-    from the device again. One batch per device runs at a time, so a device's
-    entry is never used by two threads at once.
+    batches are answered from what was read. Once nwi commits to the device,
+    what was read becomes a tree to which each of nwi's own successful
+    transactions is applied with the device's semantics (the same tree the
+    planner predicts with); until then the values read are the answer as they
+    are, so an in-sync run builds no tree. A run thus costs one Get per device
+    instead of one per batch, and still sees its own writes. A write whose
+    outcome is unknown (connection lost mid-Set) makes the device's later
+    batches read from the device again. One batch per device runs at a time,
+    so a device's entry is never used by two threads at once.
     """
 
     def __init__(self, paths: Mapping[str, Sequence[GnmiPath]]) -> None:
         self._paths = paths
-        self._trees: dict[str, tuple[Tree, frozenset[GnmiPath]]] = {}
+        self._read: dict[str, dict[GnmiPath, Any]] = {}  # device -> values as read, while nothing was written
+        self._trees: dict[str, tuple[Tree, frozenset[GnmiPath]]] = {}  # device -> read + own writes
         self._stale: set[str] = set()
 
     def read(self, device: str, driver: Driver, paths: Sequence[GnmiPath]) -> dict[GnmiPath, Any]:
         if device not in self._stale:
-            if device not in self._trees:
-                values = driver.read(self._paths.get(device) or paths)
-                tree = Tree()
-                for path, value in sorted(values.items(), key=lambda kv: len(kv[0].elems)):
-                    if value is not None:
-                        tree.replace(path, value)
-                self._trees[device] = (tree, frozenset(values))
-            tree, known = self._trees[device]
-            if known.issuperset(paths):
-                return {p: tree.get(p) for p in paths}
+            if device not in self._read and device not in self._trees:
+                self._read[device] = driver.read(self._paths.get(device) or paths)
+            values = self._read.get(device)
+            if values is not None:
+                if all(p in values for p in paths):
+                    return {p: values[p] for p in paths}
+            else:
+                tree, known = self._trees[device]
+                if known.issuperset(paths):
+                    return {p: tree.get(p) for p in paths}
         return driver.read(paths)
 
     def wrote(self, device: str, txn: Transaction) -> None:
         """``txn`` was committed: the snapshot follows it."""
+        values = self._read.pop(device, None)
+        if values is not None:
+            tree = Tree()
+            for path, value in sorted(values.items(), key=lambda kv: len(kv[0].elems)):
+                if value is not None:
+                    tree.replace(path, value)
+            self._trees[device] = (tree, frozenset(values))
         if device in self._trees:
-            tree, known = self._trees[device]
+            tree = self._trees[device][0]
             try:
-                self._trees[device] = (apply_changes(tree, txn), known)
-            except TransactionRejected:
+                for change in txn.ordered():  # in place: the device took it all, and a failure drops the tree
+                    apply_change(tree, change)
+            except TreeError:
                 self.invalidate(device)
 
     def invalidate(self, device: str) -> None:
         self._stale.add(device)
+        self._read.pop(device, None)
         self._trees.pop(device, None)
 
 
