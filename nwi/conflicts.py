@@ -27,10 +27,23 @@ def find_conflicts(objects: Sequence[ConfigObject], device_of: Mapping[ObjectKey
         if len(claimants) > 1:
             for o in claimants:
                 clashes[o.key].update(c.key for c in claimants if c.key != o.key)
+    # only a replace or delete can enclose another object's path in conflict: look for enclosing
+    # paths only on devices that have one (a repository of merges costs one pass, not one per depth)
+    enclosing: dict[str, set[GnmiPath]] = defaultdict(set)
+    for (device, path), claimants in at.items():
+        if any(c.spec.operation != "merge" for c in claimants):
+            enclosing[device].add(path)
     for obj in objects:
-        device, path = device_of[obj.key], obj.device_path.without_origin()
+        device = device_of[obj.key]
+        outers = enclosing.get(device)
+        if not outers:
+            continue
+        path = obj.device_path.without_origin()
         for depth in range(len(path.elems)):
-            for outer in at.get((device, GnmiPath(path.elems[:depth])), ()):
+            prefix = GnmiPath(path.elems[:depth])
+            if prefix not in outers:
+                continue
+            for outer in at[(device, prefix)]:
                 if outer.spec.operation != "merge":
                     clashes[obj.key].add(outer.key)
                     clashes[outer.key].add(obj.key)

@@ -160,13 +160,18 @@ def test_two_claims_on_one_path_fail_both_and_touch_nothing() -> None:
     nested_ok = obj("vprn", "r1", "/vprn[name=v]", {"id": 1})
     nested_child = obj("vprn-if", "r1", "/vprn[name=v]/interface[name=i]", {"ip": "127.0.0.1"})
     other_device = obj("c", "r2", "/system/config", {"hostname": "c"})
-    report = lab.apply([a, b, behind, outer, inner, nested_ok, nested_child, other_device])
-    for o, rival in ((a, "b"), (b, "a"), (outer, "inner"), (inner, "outer")):
+    wipe_elsewhere = obj("wipe", "r2", "/vprn", operation="delete")  # encloses vprn-if's path, but on r2
+    gone = obj("gone", "r1", "/old", operation="delete")
+    under_gone = obj("under-gone", "r1", "/old/thing[id=1]/leaf", {"v": 1})
+    report = lab.apply([a, b, behind, outer, inner, nested_ok, nested_child, other_device, wipe_elsewhere, gone,
+                        under_gone])
+    for o, rival in ((a, "b"), (b, "a"), (outer, "inner"), (inner, "outer"), (gone, "under-gone"),
+                     (under_gone, "gone")):
         out = report.outcomes[o.key]
         assert (out.phase, out.reason) == (Phase.FAILED, "PathConflict")
         assert rival in out.message
     assert report.outcomes[behind.key].phase == Phase.WAITING
-    for o in (nested_ok, nested_child, other_device):
+    for o in (nested_ok, nested_child, other_device, wipe_elsewhere):
         assert report.outcomes[o.key].phase == Phase.READY
     assert set(lab.device("r1")) == {"vprn"}
 
