@@ -178,11 +178,15 @@ class Engine:
         sink: StatusSink,
         max_workers: int = 16,
         on_outcome: Callable[[ConfigObject, Outcome], None] | None = None,
+        progress: bool = True,
     ) -> None:
+        """``progress``: also record Waiting and Applying on the way (the operator shows them in
+        ``kubectl get``); a sink read only after the run (the CLI's store) needs just the outcomes."""
         self.pool = pool
         self.sink = sink
         self.max_workers = max_workers
         self.on_outcome = on_outcome
+        self.progress = progress
         self._txn_lock = threading.Lock()
         self._transactions = 0
         self._reads = _DeviceReads({})
@@ -220,7 +224,7 @@ class Engine:
                 "waiting for " + ", ".join(d.short(key) for d in unready),
                 waiting_on=tuple(d.short(key) for d in unready)))
         runnable = graph.runnable
-        for key in runnable:  # visible while it waits: WAITING-ON names its dependencies
+        for key in runnable if self.progress else ():  # visible while it waits: WAITING-ON names its dependencies
             obj = by_key[key]
             inside = tuple(d for d in obj.depends_on if d in by_key)
             if inside:
@@ -332,6 +336,8 @@ class Engine:
     def _record_transient(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:
         """Record Waiting/Applying on the way, except for a re-check of an object Ready at this hash:
         its conditions must not flap on every run (kstatus consumers would see it go unready)."""
+        if not self.progress:
+            return
         prev = self.sink.previous(obj.key)
         if not (prev and prev.phase in (Phase.READY, Phase.DRIFTED) and prev.applied_hash == obj.desired_hash):
             self._record(obj, device_of, outcome)

@@ -220,3 +220,17 @@ def test_objects_behind_a_failure_name_what_they_wait_for_in_any_input_order() -
     for name, waits_for in (("b", ("a",)), ("c", ("b",))):
         out = report.outcomes[key(name)]
         assert (out.phase, out.reason, out.waiting_on) == (Phase.WAITING, "DependencyFailed", waits_for)
+
+
+def test_without_progress_only_outcomes_are_recorded() -> None:
+    lab = Lab()
+    objs = seed()
+    lab.apply(objs)  # with progress (the operator's way): Waiting and Applying show on the way
+    assert {"Waiting", "Applying"} <= {ph for _, ph in lab.sink.history}
+    lab.sink.history.clear()
+    lab.sink.statuses.clear()
+    engine = lab.engine()
+    engine.progress = False  # the CLI's store is read after the run: only outcomes matter
+    report = engine.apply(objs, {o.key: o.spec.switch_id for o in objs})
+    assert report.ok
+    assert sorted(lab.sink.history) == sorted((o.key, "Ready") for o in objs)
