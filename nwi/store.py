@@ -137,18 +137,16 @@ class Store:
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             rows = [(k, self._cache.get(k)) for k in dirty]
+        gone = [(str(key),) for key, stored in rows if stored is None]
+        written = [
+            (str(key), key.kind, key.namespace, key.name, json.dumps(stored.obj.manifest()), stored.desired_hash,
+             stored.generation, json.dumps(stored.status.to_dict()), stored.created, stored.seq)
+            for key, stored in rows if stored is not None
+        ]
         with self._db:
             self._db.execute("BEGIN")
-            for key, stored in rows:
-                if stored is None:
-                    self._db.execute("DELETE FROM objects WHERE key = ?", (str(key),))
-                    continue
-                o = stored.obj
-                self._db.execute(
-                    "INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (str(key), key.kind, key.namespace, key.name, json.dumps(o.manifest()), o.desired_hash,
-                     o.generation or 1, json.dumps(stored.status.to_dict()), stored.created, stored.seq),
-                )
+            self._db.executemany("DELETE FROM objects WHERE key = ?", gone)
+            self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)", written)
 
     # ---- devices -------------------------------------------------------------------
     def devices(self) -> list[DeviceObject]:
