@@ -13,6 +13,11 @@ import re
 from dataclasses import dataclass
 
 _ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
+# Escape-free paths (nearly all of them) match these; the same grammar as the
+# character-by-character parser below, which still handles escapes and names errors.
+_PLAIN_ELEM = r"/([^/\[\]\\]+)((?:\[[^=\[\]\\]+=[^\]\\]*\])*)"
+_PLAIN_ELEMS = re.compile(_PLAIN_ELEM)
+_PLAIN_KEYS = re.compile(r"\[([^=\[\]\\]+)=([^\]\\]*)\]")
 _NAME_ESCAPES = frozenset("\\/[]")
 _KEY_NAME_ESCAPES = frozenset("\\=[]")
 _VALUE_ESCAPES = frozenset("\\]")
@@ -81,6 +86,38 @@ def parse_path(text: str) -> GnmiPath:
     """Parse a gNMI path string; raise :class:`PathError` naming the column at fault."""
     if not isinstance(text, str):
         raise PathError(repr(text), 0, "a path must be a string")
+    return _parse_plain(text) or _parse_escaped(text)
+
+
+def _parse_plain(text: str) -> GnmiPath | None:
+    """The path when it has no escapes and no errors (one regex pass); None to leave it to the full parser."""
+    origin = ""
+    body = text
+    if text[:1] != "/":
+        m = _ORIGIN.match(text)
+        if not m:
+            return None
+        origin = m.group(1)
+        body = text[m.end() - 1:]
+    elems = []
+    covered = 0
+    for name, key_text in _PLAIN_ELEMS.findall(body):
+        covered += 1 + len(name) + len(key_text)
+        if not key_text:
+            elems.append(PathElem(name))
+            continue
+        keys = tuple(_PLAIN_KEYS.findall(key_text))
+        if len(keys) > 1 and len({k for k, _ in keys}) != len(keys):
+            return None  # a key given twice: the full parser says where
+        elems.append(PathElem(name, keys))
+    # findall skips what does not match: the elements must cover the text end to end
+    if covered != len(body) or not elems:
+        return None
+    return GnmiPath(tuple(elems), origin)
+
+
+def _parse_escaped(text: str) -> GnmiPath:
+    """The general parser: escapes, and errors that point at the column at fault."""
     origin = ""
     pos = 0
     m = _ORIGIN.match(text)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nwi.path import GnmiPath, PathElem, PathError, parse_path
+from nwi.path import GnmiPath, PathElem, PathError, _parse_escaped, _parse_plain, parse_path
 
 
 @pytest.mark.parametrize(
@@ -108,3 +110,29 @@ def test_arbitrary_text_parses_or_fails_cleanly(text: str) -> None:
     except PathError:
         return
     assert parse_path(p.render()) == p
+
+
+def _outcome(parse: Callable[[str], GnmiPath], text: str) -> GnmiPath | str:
+    try:
+        return parse(text)
+    except PathError as exc:
+        return str(exc)
+
+
+@settings(max_examples=1000)
+@given(st.text(alphabet="/[]=\\:ab-1 ", max_size=30) | paths.map(GnmiPath.render))
+def test_fast_path_parser_agrees_with_the_full_parser(text: str) -> None:
+    # parse_path takes a regex shortcut for escape-free paths; it must accept, build and refuse exactly
+    # what the character-by-character parser does
+    assert _outcome(parse_path, text) == _outcome(_parse_escaped, text)
+
+
+def test_fast_path_parser_is_taken_for_plain_paths() -> None:
+    # the differential test above would pass vacuously if the shortcut never matched
+    p = _parse_plain("openconfig:/interfaces/interface[name=eth0][unit=0]/port[port-id=1/1/1]/config")
+    assert p is not None
+    assert p.origin == "openconfig"
+    assert p.elems[1] == PathElem("interface", (("name", "eth0"), ("unit", "0")))
+    assert p.elems[2].key_dict == {"port-id": "1/1/1"}
+    assert _parse_plain(r"/x[name=a\]b]") is None
+    assert _parse_plain("/x[a=1][a=2]") is None
