@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,24 +126,100 @@ def load_file(path: Path, default_namespace: str = "default") -> InputSet:
     return result
 
 
-#: libyaml's parser when PyYAML was built with it (4x faster), same node API
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:  # libyaml's parser when PyYAML was built with it (4x faster), same node API
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+#: how deep the direct (recursive) construction goes; deeper documents take PyYAML's constructor, which
+#: builds them without recursing, so they load or fail exactly as before whatever Python's recursion limit
+_DIRECT_DEPTH = 64
 
 
 class InputTooLarge(ValueError):
     pass
 
 
+class _NotPlain(Exception):
+    """The document uses a tag or form the direct construction leaves to PyYAML."""
+
+
+class _Loader(_SafeLoader):
+    """PyYAML's safe loader, with two shortcuts that give the same documents.
+
+    PyYAML composes nodes in C but resolves each plain scalar's tag and
+    constructs each node in Python, several calls per node; those two steps
+    were most of the load time. Resolution is memoised per stream (the safe
+    loader has no path resolvers, so a plain scalar's tag depends on its text
+    alone), and documents made only of strings, numbers, booleans, nulls,
+    mappings and sequences without anchors are built by one recursive
+    function. Anything else (timestamps, binary, sets, merge keys, explicit
+    tags, anchors) is constructed by PyYAML exactly as before.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._plain_tags: dict[str, str] = {}
+        self._scalars: dict[str, Callable[[yaml.ScalarNode], Any]] = {
+            "tag:yaml.org,2002:int": self.construct_yaml_int,
+            "tag:yaml.org,2002:float": self.construct_yaml_float,
+            "tag:yaml.org,2002:bool": self.construct_yaml_bool,
+            "tag:yaml.org,2002:null": self.construct_yaml_null,
+        }
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._plain_tags.get(value)
+            if tag is None:
+                tag = self._plain_tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    def construct_direct(self, node: yaml.Node, depth: int = 0) -> Any:
+        """The document at ``node`` as PyYAML's safe constructor builds it; :class:`_NotPlain` if it cannot."""
+        tag = node.tag
+        if type(node) is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            build = self._scalars.get(tag)
+            if build is None:
+                raise _NotPlain
+            return build(node)
+        if depth >= _DIRECT_DEPTH:
+            raise _NotPlain
+        if type(node) is yaml.MappingNode and tag == _MAP:
+            out = {}
+            for key_node, value_node in node.value:
+                # scalar keys only: merge keys ("<<"), "=" and unhashable keys are PyYAML's to handle
+                if type(key_node) is not yaml.ScalarNode:
+                    raise _NotPlain
+                out[self.construct_direct(key_node)] = self.construct_direct(value_node, depth + 1)
+            return out
+        if type(node) is yaml.SequenceNode and tag == _SEQ:
+            return [self.construct_direct(item, depth + 1) for item in node.value]
+        raise _NotPlain
+
+
 def parse_yaml(text: str) -> list[Any]:
     """All documents of a YAML stream, refusing alias bombs and absurd nesting before building them."""
-    loader = _SafeLoader(text)
+    loader = _Loader(text)
+    # only anchors make aliases: without them no node is shared, and nothing can expand
+    anchors = "&" in text
     docs: list[Any] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            # only anchors make aliases, and only aliases make a small text expand hugely
-            if "&" in text and node is not None and _expanded_size(node) > MAX_NODES:
+            if anchors and node is not None and _expanded_size(node) > MAX_NODES:
                 raise InputTooLarge(f"document {len(docs) + 1} expands to more than {MAX_NODES} YAML nodes")
+            if not anchors and node is not None:
+                try:
+                    docs.append(loader.construct_direct(node))
+                    continue
+                except _NotPlain:
+                    pass
             docs.append(loader.construct_document(node))
     except RecursionError:
         raise InputTooLarge("YAML nested too deeply") from None

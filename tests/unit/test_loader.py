@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nwi.loader import InvalidInput, build_object, load_paths, parse_depends_on
 from nwi.model import ConfigObject, ObjectKey, Source
 from tests.conftest import SAMPLES
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=25,
+)
 
 DOC = """
 apiVersion: nwi.enc.nokia.com/v1alpha2
@@ -124,3 +133,99 @@ def test_invalid_device_spec_names_the_field() -> None:
                       "spec": {"port": 70000, "driver": "telnet"}}, Source("f.yaml", 1))
     fields = {e.field for e in info.value.errors}
     assert fields == {"spec.port", "spec.driver"}
+
+
+# PyYAML's safe loading is the reference for parse_yaml's shortcuts: every document, value type and error
+# must come out the same. Scalars are chosen for YAML 1.1's odd corners, which PyYAML (not YAML 1.2) follows.
+_TRICKY_YAML = [
+    "a: yes\nb: No\nc: ON\nd: off\ne: y\nf: n\ng: True\nh: FALSE\n",
+    "a: 010\nb: 0o17\nc: 0x1F\nd: 0b101\ne: 1_000\nf: 1:30\ng: -0\nh: +5\ni: 08\n",
+    "a: 1.5\nb: .inf\nc: -.Inf\nd: 1e3\ne: 6.8523015e+5\nf: 190:20:30.15\ng: 1_0.5\nh: .5\ni: .NaN\n",
+    "a: ~\nb: null\nc: Null\nd:\ne: ''\nf: 'null'\n",
+    "a: '123'\nb: \"yes\"\nc: !!str 123\nd: !!int '5'\ne: !!float '1'\n",
+    "when: 2001-12-14\nts: 2001-12-14t21:59:43.10-05:00\n",
+    "data: !!binary aGVsbG8=\n",
+    "s: !!set {a, b}\no: !!omap [{a: 1}, {b: 2}]\np: !!pairs [{a: 1}]\n",
+    "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n",
+    "a: {<<: {x: 1}, y: 2}\n",
+    "=: value-key\n",
+    "a: {=: 1}\n",
+    "a: 1\na: 2\n",
+    "1: int-key\nyes: bool-key\n~: null-key\n1.5: float-key\n",
+    "? [a, b]\n: unhashable\n",
+    "? {a: 1}\n: unhashable\n",
+    "a: !foo bar\n",
+    "!!map {a: 1}\n",
+    "!!str {a: 1}\n",
+    "!!seq {a: 1}\n",
+    "a: !!str [1]\n",
+    "--- 1\n--- two\n---\n--- [3]\n...\n",
+    "",
+    "# only a comment\n",
+    "a: [1, {b: [2, {c: 3}]}]\n",
+    "[" * 100 + "]" * 100,
+    "[" * 900 + "]" * 900,  # deeper than the direct construction goes (and than Python recursion would)
+    "a: " + "{b: " * 70 + "1" + "}" * 70 + "\n",
+    "a: *undefined\n",
+    "a: b: c\n",
+    "key: 'unterminated\n",
+    "- a\nb: c\n",
+    "a: |\n  block\n  text\nb: >\n  folded\n  text\n",
+    "a: \"esc\\tapes \\u00e9\"\n",
+]
+
+
+def _reference(text: str) -> str:
+    import yaml
+
+    try:
+        return repr([(type(d).__name__, d) for d in yaml.load_all(text, Loader=yaml.CSafeLoader)])
+    except yaml.YAMLError as exc:
+        return f"error: {exc}"
+
+
+def _ours(text: str) -> str:
+    import yaml
+
+    from nwi.loader import parse_yaml
+
+    try:
+        return repr([(type(d).__name__, d) for d in parse_yaml(text)])
+    except yaml.YAMLError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize("text", _TRICKY_YAML)
+def test_yaml_is_read_as_pyyaml_safe_load_reads_it(text: str) -> None:
+    assert _ours(text) == _reference(text)
+
+
+@settings(max_examples=300)
+@given(json_like, st.booleans())
+def test_generated_yaml_is_read_as_pyyaml_safe_load_reads_it(value: Any, flow: bool) -> None:
+    import yaml
+
+    text = yaml.safe_dump_all([value, {"doc": value}], default_flow_style=flow, allow_unicode=True)
+    assert _ours(text) == _reference(text)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="ab1:- \n[]{}&*!?#'\"<=~.yn", max_size=40))
+def test_yaml_noise_is_read_as_pyyaml_safe_load_reads_it(text: str) -> None:
+    assert _ours(text) == _reference(text)
+
+
+def test_plain_documents_take_the_direct_construction(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the comparisons above would pass vacuously if every document went through PyYAML's constructor
+    from nwi import loader
+
+    def refuse(*_: Any) -> None:
+        raise AssertionError("PyYAML constructor used")
+
+    monkeypatch.setattr(loader._Loader, "construct_document", refuse)
+    assert loader.parse_yaml(DOC) == [{"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "OpenConfig",
+                                       "metadata": {"name": "eth0", "namespace": "lab"},
+                                       "spec": {"switchID": "leaf1", "path": "/interfaces/interface[name=eth0]/config",
+                                                "properties": {"mtu": 9000}}}]
+    with pytest.raises(AssertionError):
+        loader.parse_yaml("when: 2001-12-14\n")
