@@ -1,16 +1,24 @@
 """The dependency graph of config objects.
 
-Ordering uses :class:`graphlib.TopologicalSorter`; this module only adds what
-graphlib does not give: *every* member of every cycle (strongly connected
-components, iteratively, so a 100k-deep chain cannot overflow the stack),
-missing dependencies, what is stuck behind them, and levels ("waves").
+What this module adds to :class:`graphlib.TopologicalSorter` (which the engine
+uses to schedule incrementally, see :meth:`DependencyGraph.sorter`): *every*
+member of every cycle (strongly connected components, iteratively, so a
+100k-deep chain cannot overflow the stack), missing dependencies, what is
+stuck behind them, and levels ("waves").
+
+The levels come from the strongly connected components pass the cycle check
+needs anyway: Tarjan's algorithm emits a component only after every component
+it reaches, i.e. dependencies before dependents. One walk over that order on
+integer ids gives each object its level, where going through a
+``TopologicalSorter`` would prepare (search for cycles) a second time and
+hash every key on every step.
 """
 
 from __future__ import annotations
 
 import graphlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nwi.model import ConfigObject, ObjectKey
@@ -18,7 +26,10 @@ from nwi.model import ConfigObject, ObjectKey
 
 @dataclass
 class DependencyGraph:
-    """Edges point from an object to what it depends on."""
+    """Edges point from an object to what it depends on.
+
+    Build it with :meth:`build` or :meth:`from_edges`, which run the analysis.
+    """
 
     deps: dict[ObjectKey, tuple[ObjectKey, ...]]
     #: dependencies satisfied from outside the graph (e.g. Ready in an earlier run)
@@ -29,6 +40,11 @@ class DependencyGraph:
     blocked: dict[ObjectKey, tuple[ObjectKey, ...]] = field(default_factory=dict)
     #: objects failed up front for another reason (e.g. a path conflict); they block like cycles do
     failed: frozenset[ObjectKey] = frozenset()
+    #: the analysis on integer ids (position in ``deps``), kept for :meth:`waves`
+    _nodes: list[ObjectKey] = field(default_factory=list, repr=False, compare=False)
+    _adjacent: list[list[int]] = field(default_factory=list, repr=False, compare=False)
+    #: every id, dependencies before dependents (Tarjan's emission order)
+    _order: list[int] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -49,14 +65,28 @@ class DependencyGraph:
 
     # ---- analysis ----------------------------------------------------------------
     def _analyse(self) -> None:
+        nodes = self._nodes = list(self.deps)
+        id_of = {k: i for i, k in enumerate(nodes)}
+        adjacent = self._adjacent = []
         for key, deps in self.deps.items():
-            gone = tuple(d for d in deps if d not in self.deps and d not in self.external)
+            inside = []
+            gone = []
+            for d in deps:
+                i = id_of.get(d)
+                if i is not None:
+                    inside.append(i)
+                elif d not in self.external:
+                    gone.append(d)
+            adjacent.append(inside)
             if gone:
-                self.missing[key] = gone
-        for component in strongly_connected(self.deps):
-            if len(component) > 1 or component[0] in self.deps.get(component[0], ()):
-                cycle = _spell_cycle(self.deps, set(component))
-                for member in component:
+                self.missing[key] = tuple(gone)
+        order = self._order
+        for component in _components(adjacent):
+            order.extend(component)
+            if len(component) > 1 or component[0] in adjacent[component[0]]:
+                members = sorted(nodes[i] for i in component)
+                cycle = _spell_cycle(self.deps, set(members))
+                for member in members:
                     self.cycles[member] = cycle
         # everything depending (transitively) on a cycle or a missing object is blocked behind it
         roots = set(self.cycles) | set(self.missing) | self.failed
@@ -76,10 +106,13 @@ class DependencyGraph:
         return seen
 
     # ---- queries -----------------------------------------------------------------
+    def _stuck(self) -> set[ObjectKey]:
+        return set(self.cycles) | set(self.missing) | set(self.blocked) | self.failed
+
     @property
     def runnable(self) -> list[ObjectKey]:
         """Objects that can be applied: not on a cycle, not missing or behind either."""
-        stuck = set(self.cycles) | set(self.missing) | set(self.blocked) | self.failed
+        stuck = self._stuck()
         return [k for k in self.deps if k not in stuck]
 
     def dependents(self) -> dict[ObjectKey, list[ObjectKey]]:
@@ -105,66 +138,114 @@ class DependencyGraph:
         return ts
 
     def waves(self, reverse: bool = False) -> list[list[ObjectKey]]:
-        """Levels of the runnable objects: wave n depends only on waves < n (sorted within a wave)."""
-        ts = self.sorter(reverse)
+        """Levels of the runnable objects: wave n depends only on waves < n (sorted within a wave).
+
+        An object's level is one more than the highest level among its
+        dependencies (its dependents when ``reverse``), 0 without any: the
+        rounds in which a :class:`graphlib.TopologicalSorter` would hand it
+        out if each round's objects were all marked done together.
+        """
+        stuck = self._stuck()
+        ok = [k not in stuck for k in self._nodes] if stuck else [True] * len(self._nodes)
+        level = _levels(self._adjacent, self._order, ok, reverse)
         out: list[list[ObjectKey]] = []
-        while ts.is_active():
-            ready = sorted(ts.get_ready())
-            out.append(ready)
-            ts.done(*ready)
+        for key, lv, runnable in zip(self._nodes, level, ok, strict=True):
+            if runnable:
+                while len(out) <= lv:
+                    out.append([])
+                out[lv].append(key)
+        for wave in out:
+            wave.sort()
         return out
 
 
-def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[list[ObjectKey]]:
-    """Tarjan's strongly connected components, iterative (no recursion limit).
+def _levels(adjacent: Sequence[Sequence[int]], order: Sequence[int], ok: Sequence[bool], reverse: bool) -> list[int]:
+    """The level of every node marked ``ok`` (the others' are meaningless).
 
-    Runs on integer node ids and lists: each key is hashed once here instead of
-    on every visit.
+    ``adjacent[i]`` are node i's dependencies and ``order`` lists dependencies
+    before dependents. Every dependency of an ``ok`` node must be ``ok`` (the
+    graph blocks a node behind anything stuck); its dependents need not be,
+    and those that are not do not count.
     """
+    level = [0] * len(adjacent)
+    if not reverse:
+        for i in order:
+            if ok[i]:
+                top = -1
+                for d in adjacent[i]:
+                    if level[d] > top:
+                        top = level[d]
+                level[i] = top + 1
+    else:  # push down to the dependencies, dependents first
+        for i in reversed(order):
+            if ok[i]:
+                below = level[i] + 1
+                for d in adjacent[i]:
+                    if level[d] < below:
+                        level[d] = below
+    return level
+
+
+def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[list[ObjectKey]]:
+    """The strongly connected components, each sorted, dependencies' before their dependents'."""
     nodes = list(edges)
     id_of = {k: i for i, k in enumerate(nodes)}
     adjacent = [[id_of[d] for d in edges[k] if d in id_of] for k in nodes]
-    index = [-1] * len(nodes)
-    low = [0] * len(nodes)
-    on_stack = [False] * len(nodes)
+    return [sorted(nodes[i] for i in component) for component in _components(adjacent)]
+
+
+def _components(adjacent: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components on integer ids, iterative (no recursion limit).
+
+    A component comes out after every component it has an edge to.
+    """
+    n = len(adjacent)
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
     stack: list[int] = []
-    result: list[list[ObjectKey]] = []
+    result: list[list[int]] = []
     counter = 0
-    for start in range(len(nodes)):
+    for start in range(n):
         if index[start] >= 0:
             continue
-        work: list[tuple[int, list[int]]] = []
         index[start] = low[start] = counter
         counter += 1
         stack.append(start)
         on_stack[start] = True
-        work.append((start, list(adjacent[start])))
+        # dependencies are visited last to first (reversed): the order the components come out in,
+        # and so which cycle is reported first, stays what it has always been
+        work: list[tuple[int, Iterator[int]]] = [(start, reversed(adjacent[start]))]
         while work:
             node, todo = work[-1]
-            if todo:
-                nxt = todo.pop()
+            for nxt in todo:
                 if index[nxt] < 0:
                     index[nxt] = low[nxt] = counter
                     counter += 1
                     stack.append(nxt)
                     on_stack[nxt] = True
-                    work.append((nxt, list(adjacent[nxt])))
-                elif on_stack[nxt]:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
+                    work.append((nxt, reversed(adjacent[nxt])))
+                    break
+                if on_stack[nxt] and index[nxt] < low[node]:
+                    low[node] = index[nxt]
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                if low[node] == index[node]:
                     member = stack.pop()
                     on_stack[member] = False
-                    component.append(nodes[member])
-                    if member == node:
-                        break
-                result.append(sorted(component))
+                    if member == node:  # the common case: a component of one
+                        result.append([node])
+                        continue
+                    component = [member]
+                    while member != node:
+                        member = stack.pop()
+                        on_stack[member] = False
+                        component.append(member)
+                    result.append(component)
     return result
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from nwi.graph import DependencyGraph, describe_cycle, strongly_connected
 from nwi.model import ObjectKey
 
@@ -47,3 +50,62 @@ def test_deep_chain_does_not_overflow() -> None:
     g = DependencyGraph.from_edges(edges)
     assert len(g.cycles) == n
     assert len(strongly_connected(edges)) == 1
+
+
+def rounds(g: DependencyGraph, reverse: bool) -> list[list[ObjectKey]]:
+    """Levels as graphlib hands them out when each round is marked done together."""
+    ts = g.sorter(reverse)
+    out = []
+    while ts.is_active():
+        ready = sorted(ts.get_ready())
+        out.append(ready)
+        ts.done(*ready)
+    return out
+
+
+def test_levels_follow_the_longest_chain_both_ways() -> None:
+    # a diamond (b and c over a, d over both) with a shortcut e -> a next to the long way e -> d -> b -> a
+    edges = {K("d"): (K("b"), K("c")), K("b"): (K("a"),), K("c"): (K("a"),), K("a"): (), K("e"): (K("a"), K("d"))}
+    g = DependencyGraph.from_edges(edges)
+    assert g.waves() == [[K("a")], [K("b"), K("c")], [K("d")], [K("e")]]
+    assert g.waves(reverse=True) == [[K("e")], [K("d")], [K("b"), K("c")], [K("a")]]
+
+
+def test_levels_leave_out_what_cannot_run_and_do_not_wait_for_it() -> None:
+    edges = {
+        K("a"): (), K("b"): (K("a"),),
+        K("late"): (K("b"), K("gone")),  # missing: it neither runs nor pushes b or a further down in reverse
+        K("stuck"): (K("a"),), K("after-stuck"): (K("stuck"),),  # failed up front, and what is behind it
+        K("x"): (K("y"),), K("y"): (K("x"), K("a")),  # a cycle over a
+        K("ext"): (K("old"),),  # needs only what is Ready outside: the first wave
+    }
+    g = DependencyGraph.from_edges(edges, external=[K("old")], failed=[K("stuck")])
+    assert g.waves() == [[K("a"), K("ext")], [K("b")]]
+    assert g.waves(reverse=True) == [[K("b"), K("ext")], [K("a")]]
+
+
+def test_empty_graph_has_no_waves() -> None:
+    g = DependencyGraph.from_edges({})
+    assert g.waves() == [] and g.waves(reverse=True) == []
+
+
+NAMES = [f"n{i}" for i in range(12)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(NAMES), st.lists(st.sampled_from([*NAMES, "ext", "gone"]), max_size=4)),
+    st.sets(st.sampled_from(NAMES), max_size=2),
+)
+def test_waves_are_graphlib_rounds_on_any_graph(deps: dict[str, list[str]], failed: set[str]) -> None:
+    g = DependencyGraph.from_edges({K(k): [K(d) for d in v] for k, v in deps.items()}, external=[K("ext")],
+                                   failed=[K(f) for f in failed])
+    for reverse in (False, True):
+        waves = g.waves(reverse)
+        assert waves == rounds(g, reverse)
+        assert sorted(k for w in waves for k in w) == sorted(g.runnable)
+        level = {k: n for n, w in enumerate(waves) for k in w}
+        for key in g.runnable:  # each dependency (dependent, reversed) that runs is in an earlier wave
+            for d in g.deps[key]:
+                if d in level:
+                    assert (level[key] < level[d]) if reverse else (level[d] < level[key])
