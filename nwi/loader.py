@@ -143,6 +143,16 @@ class InputTooLarge(ValueError):
     pass
 
 
+#: what PyYAML's scalar constructors raise for an explicitly tagged value they cannot read (``!!int abc``)
+_BAD_VALUE = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def _bad_value(node: yaml.Node) -> yaml.MarkedYAMLError:
+    # the value itself stays out of the message: it may be a Secret's
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    return yaml.constructor.ConstructorError(None, None, f"value is not a valid {tag}", node.start_mark)
+
+
 class _NotPlain(Exception):
     """The document uses a tag or form the direct construction leaves to PyYAML."""
 
@@ -178,6 +188,12 @@ class _Loader(_SafeLoader):
             return tag
         return super().resolve(kind, value, implicit)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except _BAD_VALUE:
+            raise _bad_value(node) from None
+
     def construct_direct(self, node: yaml.Node, depth: int = 0) -> Any:
         """The document at ``node`` as PyYAML's safe constructor builds it; :class:`_NotPlain` if it cannot."""
         tag = node.tag
@@ -187,7 +203,10 @@ class _Loader(_SafeLoader):
             build = self._scalars.get(tag)
             if build is None:
                 raise _NotPlain
-            return build(node)
+            try:
+                return build(node)
+            except _BAD_VALUE:
+                raise _bad_value(node) from None
         if depth >= _DIRECT_DEPTH:
             raise _NotPlain
         if type(node) is yaml.MappingNode and tag == _MAP:

@@ -229,3 +229,17 @@ def test_plain_documents_take_the_direct_construction(monkeypatch: pytest.Monkey
                                                 "properties": {"mtu": 9000}}}]
     with pytest.raises(AssertionError):
         loader.parse_yaml("when: 2001-12-14\n")
+
+
+@pytest.mark.parametrize("value", ["!!int s3cret", "!!float s3cret", "!!bool s3cret", "!!timestamp s3cret",
+                                   "[1, !!int s3cret]"])
+def test_unreadable_tagged_values_are_errors_not_crashes(tmp_path: Path, value: str) -> None:
+    # PyYAML raises plain ValueError/KeyError/AttributeError for these; the loader must report them
+    f = tmp_path / "tagged.yaml"
+    f.write_text(f"apiVersion: v1\nkind: Secret\nstringData:\n  password: {value}\n")
+    errors = load_paths([f]).errors
+    assert len(errors) == 1
+    assert errors[0].file == str(f)
+    assert "malformed YAML: line 4, column" in errors[0].message
+    assert "value is not a valid !!" in errors[0].message
+    assert "s3cret" not in errors[0].message
