@@ -120,9 +120,8 @@ def load_file(path: Path, default_namespace: str = "default") -> InputSet:
         result.errors.append(InputError(name, "", "", str(exc)))
         return result
     for index, doc in enumerate(docs, start=1):
-        if doc is None:
-            continue
-        result.extend(load_document(doc, Source(name, index), default_namespace))
+        if doc is not None:
+            _load_into(result, doc, Source(name, index), default_namespace)
     return result
 
 
@@ -134,6 +133,14 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_DEFAULT_TAGS = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
+#: implicit scalar tags the direct construction handles, with PyYAML's own constructors for them
+_SCALARS: dict[str, Callable[[Any, yaml.ScalarNode], Any]] = {
+    "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": yaml.constructor.SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
+}
 #: how deep the direct (recursive) construction goes; deeper documents take PyYAML's constructor, which
 #: builds them without recursing, so they load or fail exactly as before whatever Python's recursion limit
 _DIRECT_DEPTH = 64
@@ -173,20 +180,16 @@ class _Loader(_SafeLoader):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self._plain_tags: dict[str, str] = {}
-        self._scalars: dict[str, Callable[[yaml.ScalarNode], Any]] = {
-            "tag:yaml.org,2002:int": self.construct_yaml_int,
-            "tag:yaml.org,2002:float": self.construct_yaml_float,
-            "tag:yaml.org,2002:bool": self.construct_yaml_bool,
-            "tag:yaml.org,2002:null": self.construct_yaml_null,
-        }
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> Any:
+        # without path resolvers (the safe schema has none) a tag depends on the text alone, and
+        # a quoted scalar, a mapping or a sequence gets its kind's default tag
         if kind is yaml.ScalarNode and implicit[0]:
             tag = self._plain_tags.get(value)
             if tag is None:
                 tag = self._plain_tags[value] = super().resolve(kind, value, implicit)
             return tag
-        return super().resolve(kind, value, implicit)
+        return _DEFAULT_TAGS[kind]
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -200,11 +203,11 @@ class _Loader(_SafeLoader):
         if type(node) is yaml.ScalarNode:
             if tag == _STR:
                 return node.value
-            build = self._scalars.get(tag)
+            build = _SCALARS.get(tag)
             if build is None:
                 raise _NotPlain
             try:
-                return build(node)
+                return build(self, node)
             except _BAD_VALUE:
                 raise _bad_value(node) from None
         if depth >= _DIRECT_DEPTH:
@@ -271,40 +274,42 @@ def _expanded_size(root: yaml.Node) -> int:
 def load_document(doc: Any, source: Source, default_namespace: str = "default") -> InputSet:
     """Turn one parsed document (or a ``kind: List``) into objects or errors."""
     result = InputSet()
+    _load_into(result, doc, source, default_namespace)
+    return result
+
+
+def _load_into(result: InputSet, doc: Any, source: Source, default_namespace: str) -> None:
+    """:func:`load_document`, adding to ``result`` (a file's documents share one set)."""
     if not isinstance(doc, Mapping):
         result.errors.append(InputError(str(source), "", "", "a document must be a mapping (an object)"))
-        return result
+        return
     kind = doc.get("kind")
     api_version = doc.get("apiVersion")
     if kind == "List" and api_version == "v1":
         items = doc.get("items")
         if not isinstance(items, list):
             result.errors.append(InputError(str(source), "List", "items", "must be a list"))
-            return result
+            return
         for i, item in enumerate(items):
-            result.extend(load_document(item, Source(source.file, source.index), default_namespace)
-                          if isinstance(item, Mapping)
-                          else _error(source, "List", f"items[{i}]", "must be a mapping"))
-        return result
+            if isinstance(item, Mapping):
+                _load_into(result, item, Source(source.file, source.index), default_namespace)
+            else:
+                result.errors.append(InputError(str(source), "List", f"items[{i}]", "must be a mapping"))
+        return
     try:
         obj = build_object(doc, source, default_namespace)
     except InvalidInput as exc:
         result.errors += exc.errors
-        return result
+        return
     except RecursionError:
         result.errors.append(InputError(str(source), str(kind or ""), "", "nested too deeply"))
-        return result
+        return
     if isinstance(obj, ConfigObject):
         result.configs.append(obj)
     elif isinstance(obj, DeviceObject):
         result.devices.append(obj)
     elif isinstance(obj, SecretObject):
         result.secrets.append(obj)
-    return result
-
-
-def _error(source: Source, obj: str, fld: str, msg: str) -> InputSet:
-    return InputSet(errors=[InputError(str(source), obj, fld, msg)])
 
 
 def build_object(
@@ -399,6 +404,9 @@ def _build_config(
     )
 
 
+_REF_FIELDS = frozenset({"apiVersion", "kind", "name", "namespace"})
+
+
 class DependsOnError(ValueError):
     def __init__(self, where: str, message: str) -> None:
         super().__init__(message)
@@ -420,9 +428,9 @@ def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERS
         where = f"[{i}]"
         if not isinstance(ref, dict):
             raise DependsOnError(where, "a reference must be an object with kind and name")
-        unknown = set(ref) - {"apiVersion", "kind", "name", "namespace"}
-        if unknown:
-            raise DependsOnError(f"{where}.{sorted(unknown)[0]}", "unknown field in reference")
+        if not _REF_FIELDS.issuperset(ref):
+            unknown = sorted(set(ref) - _REF_FIELDS)[0]
+            raise DependsOnError(f"{where}.{unknown}", "unknown field in reference")
         for fld in ("kind", "name"):
             if not isinstance(ref.get(fld), str) or not ref[fld]:
                 raise DependsOnError(f"{where}.{fld}", "missing or not a string")
