@@ -10,7 +10,7 @@ canonical string and ``parse(render(p)) == p`` for every path.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
 # Escape-free paths (nearly all of them) match these; the same grammar as the
@@ -33,9 +33,13 @@ class PathError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class PathElem:
-    """One element: a name and its list keys, in the order they were written."""
+class PathElem(NamedTuple):
+    """One element: a name and its list keys, in the order they were written.
+
+    Paths are hashed and compared in every planner, engine and driver step
+    (dict keys, prefix checks); as named tuples that happens in C, not in a
+    generated ``__hash__``/``__eq__`` per element.
+    """
 
     name: str
     keys: tuple[tuple[str, str], ...] = ()
@@ -51,9 +55,8 @@ class PathElem:
         return out
 
 
-@dataclass(frozen=True)
-class GnmiPath:
-    """A structured gNMI path: an optional origin and a tuple of elements."""
+class GnmiPath(NamedTuple):
+    """A structured gNMI path: an optional origin and a tuple of elements (a named tuple, as PathElem)."""
 
     elems: tuple[PathElem, ...] = ()
     origin: str = ""
