@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import yaml
@@ -30,6 +30,9 @@ from nwi.model import (
     Source,
 )
 from nwi.path import PathError, parse_path
+
+if TYPE_CHECKING:
+    from nwi.parsecache import ParseCache
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_FILES = {"kustomization.yaml", "kustomization.yml", "Kustomization"}
@@ -89,15 +92,24 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield p
 
 
-def load_paths(paths: Iterable[str | Path], default_namespace: str = "default") -> InputSet:
-    """Load every document under ``paths``; errors are collected, not raised."""
+def load_paths(
+    paths: Iterable[str | Path], default_namespace: str = "default", cache: ParseCache | None = None
+) -> InputSet:
+    """Load every document under ``paths``; errors are collected, not raised.
+
+    With a ``cache`` (:class:`nwi.parsecache.ParseCache`, under the state
+    dir), files parsed by an earlier load are read from it, and it is left
+    holding just this load's files: commands that must not write pass none.
+    """
     result = InputSet()
     for f in iter_files(paths):
-        result.extend(load_file(f, default_namespace))
+        result.extend(load_file(f, default_namespace, cache))
+    if cache is not None:
+        cache.prune()
     return result
 
 
-def load_file(path: Path, default_namespace: str = "default") -> InputSet:
+def load_file(path: Path, default_namespace: str = "default", cache: ParseCache | None = None) -> InputSet:
     result = InputSet()
     name = str(path)
     try:
@@ -108,8 +120,12 @@ def load_file(path: Path, default_namespace: str = "default") -> InputSet:
     except (OSError, UnicodeDecodeError) as exc:
         result.errors.append(InputError(name, "", "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
         return result
+    docs = cache.get(text) if cache is not None else None
     try:
-        docs = parse_yaml(text)
+        if docs is None:
+            docs = parse_yaml(text)
+            if cache is not None:
+                cache.put(text, docs)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
