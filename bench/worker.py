@@ -60,18 +60,21 @@ def plan(objects: int, devices: int) -> dict[str, Any]:
     from nwi.loader import build_object
     from nwi.model import ConfigObject, Source
     from nwi.planner import simulate_waves
+    from nwi.session import gc_paused, settle_heap
 
     docs = config_docs(FleetSpec(objects, devices))
     start = time.perf_counter()
     configs = [o for o in (build_object(d, Source("bench")) for d in docs) if isinstance(o, ConfigObject)]
     del docs
+    settle_heap()  # as validate_inputs does once the inputs are loaded
     validated = time.perf_counter()
-    graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
-    built = time.perf_counter()
-    by_key = {o.key: o for o in configs}
-    waves = [[by_key[k] for k in wave] for wave in graph.waves()]
-    device_of = {o.key: o.spec.switch_id for o in configs}
-    batches = simulate_waves(waves, device_of, {})
+    with gc_paused():  # as Session.plan does
+        graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
+        built = time.perf_counter()
+        by_key = {o.key: o for o in configs}
+        waves = [[by_key[k] for k in wave] for wave in graph.waves()]
+        device_of = {o.key: o.spec.switch_id for o in configs}
+        batches = simulate_waves(waves, device_of, {})
     done = time.perf_counter()
     if graph.cycles or graph.missing:
         raise SystemExit(f"generated set is broken: {len(graph.cycles)} on cycles, {len(graph.missing)} missing")

@@ -50,7 +50,10 @@ class DependencyGraph:
     def build(
         cls, objects: Iterable[ConfigObject], external: Iterable[ObjectKey] = (), failed: Iterable[ObjectKey] = ()
     ) -> DependencyGraph:
-        return cls.from_edges({o.key: o.depends_on for o in objects}, external, failed)
+        # depends_on is a tuple already: no second dict as from_edges would make
+        g = cls({o.key: o.depends_on for o in objects}, frozenset(external), failed=frozenset(failed))
+        g._analyse()
+        return g
 
     @classmethod
     def from_edges(

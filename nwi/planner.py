@@ -24,7 +24,7 @@ from nwi.tree import Tree, TreeError
 _OPS = {"merge": Op.UPDATE, "replace": Op.REPLACE, "delete": Op.DELETE}
 
 
-@dataclass
+@dataclass(slots=True)  # one per object planned: no per-instance __dict__
 class ObjectPlan:
     """What one object needs on its device."""
 
@@ -45,7 +45,7 @@ class ObjectPlan:
         return render_diff(self.before, self.after)
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceBatch:
     """One transaction for one device and the objects it serves."""
 
@@ -88,7 +88,8 @@ def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
     kind = CONFIG_KINDS[obj.key.kind]
     compare_op = "merge" if op == "replace" and kind.device_fills_defaults else op
     try:
-        after = expected_after(compare_op, path, before, kind.canonical(path, obj.properties))
+        # the spec's own dict, not a copy: canonical() and expected_after() only read it
+        after = expected_after(compare_op, path, before, kind.canonical(path, obj.spec.properties or {}))
     except TreeError as exc:
         return ObjectPlan(obj.key, device, path, before, None, None, error=str(exc))
     if same_config(before, after):
@@ -180,6 +181,7 @@ def simulate_waves(
         for path, value in sorted(subtrees.items(), key=lambda kv: len(kv[0].elems)):
             if value is not None:
                 t.replace(path, value)
+    plan = plan_removal if removal else plan_object
     out: list[list[DeviceBatch]] = []
     for wave in waves:
         by_device: dict[str, list[ConfigObject]] = {}
@@ -188,7 +190,9 @@ def simulate_waves(
         batches = []
         for device, objs in sorted(by_device.items()):
             t = scratch.setdefault(device, Tree())
-            batch = plan_batch(objs, device, {p: t.get(p) for p in (o.device_path for o in objs)}, removal)
+            # every object of the batch sees the tree as it was before the batch (plans first, then
+            # changes); each reads its own path (no path-keyed dict: hashing a GnmiPath is not cheap)
+            batch = DeviceBatch(device, [plan(o, device, t.get(o.device_path)) for o in objs])
             for p in batch.objects:
                 if p.change is not None:
                     try:

@@ -67,3 +67,35 @@ def test_linux_replace_ignores_kernel_defaults_and_spelling() -> None:
     changed = plan_object(o, "lab", {**kernel, "mtu": 1500})
     assert changed.change is not None and changed.change.op == Op.REPLACE
     assert changed.diff() == ["~ /mtu: 1500 -> 9000"]
+
+
+def test_planning_leaves_the_objects_properties_alone() -> None:
+    o = obj("v", "r1", "/service/vpls[service-name=v1]", {"service-id": 1, "fdb": {"size": 10}}, kind="SROSConfig")
+    for before in (None, {"service-name": "v1", "service-id": 2}):
+        p = plan_object(o, "r1", before)
+        assert p.change is not None and p.after["service-name"] == "v1"
+        assert o.spec.properties == {"service-id": 1, "fdb": {"size": 10}}
+        p.change.value["service-id"] = 99  # what a driver does with the change's value stays there
+        assert o.spec.properties == {"service-id": 1, "fdb": {"size": 10}}
+
+
+def test_objects_of_one_batch_see_the_device_as_it_was_before_the_batch() -> None:
+    a = obj("a", "r1", "/system/config", {"hostname": "r1"})
+    b = obj("b", "r1", "/system/config", {"hostname": "r1"})
+    waves = simulate_waves([[a, b]], {a.key: "r1", b.key: "r1"}, {"r1": {}})
+    assert [p.change is not None for p in waves[0][0].objects] == [True, True]
+
+
+def test_simulated_removal_sees_earlier_removals() -> None:
+    child = obj("c", "r1", "/system/config/ntp", {"enabled": True})
+    parent = obj("p", "r1", "/system/config", {"hostname": "r1"})
+    gone = obj("g", "r2", "/system/dns", {"search": "x"})
+    current = {"r1": {P("/system/config/ntp"): {"enabled": True}, P("/system/config"): {"hostname": "r1"}},
+               "r2": {}}
+    device_of = {child.key: "r1", parent.key: "r1", gone.key: "r2"}
+    waves = simulate_waves([[child, gone], [parent]], device_of, current, removal=True)
+    assert [b.device for b in waves[0]] == ["r1", "r2"]  # one batch per device, in device order
+    assert waves[0][0].transaction.changes[0].op == Op.DELETE
+    assert waves[0][1].objects[0].in_sync  # nothing of it on r2
+    (removed,) = waves[1][0].objects
+    assert removed.change is not None and removed.before == {"hostname": "r1"}  # the child is already gone
