@@ -34,7 +34,7 @@ def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
 
     start = time.perf_counter()
     opts = Options(state_dir=state_dir, namespace=NAMESPACE, workers=workers)
-    inputs = validate_inputs([directory], opts)
+    inputs = validate_inputs([directory], opts, cache=True)  # as `nwi apply` loads
     loaded = time.perf_counter()
     session = Session(opts, inputs)
     try:

@@ -58,14 +58,14 @@ def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, c
     return Options(state_dir, namespace, inventory_ns, strict, credentials, workers)
 
 
-def _validated(files: list[Path], opts: Options) -> InputSet:
+def _validated(files: list[Path], opts: Options, cache: bool = False) -> InputSet:
     """The validated inputs, or exit 3 listing every error; nothing is touched on failure."""
     missing = [f for f in files if not f.exists()]
     if missing:
         error(f"no such file or directory: {', '.join(map(str, missing))}")
         raise typer.Exit(EXIT_INVALID)
     try:
-        return validate_inputs(files, opts)
+        return validate_inputs(files, opts, cache=cache)
     except InvalidInput as exc:
         for e in exc.errors:
             error(f"{e}")
@@ -74,7 +74,7 @@ def _validated(files: list[Path], opts: Options) -> InputSet:
 
 
 def _load(files: list[Path], opts: Options, read_only: bool = False) -> Session:
-    return Session(opts, _validated(files, opts), read_only)
+    return Session(opts, _validated(files, opts, cache=not read_only), read_only)
 
 
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:

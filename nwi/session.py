@@ -20,6 +20,7 @@ from nwi.graph import DependencyGraph, describe_cycle
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory
 from nwi.loader import InputError, InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject
+from nwi.parsecache import ParseCache
 from nwi.planner import DeviceBatch, simulate_waves
 from nwi.status import Outcome, Phase
 from nwi.store import Store
@@ -35,9 +36,14 @@ class Options:
     workers: int = 16
 
 
-def validate_inputs(paths: Sequence[str | Path], opts: Options) -> InputSet:
-    """Load and check a whole input set; raise :class:`InvalidInput` listing every problem."""
-    inputs = load_paths(paths, opts.namespace)
+def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = False) -> InputSet:
+    """Load and check a whole input set; raise :class:`InvalidInput` listing every problem.
+
+    ``cache``: keep the parsed files under the state dir, so that re-applying
+    an unchanged set does not parse it again (for commands that write state).
+    """
+    with gc_paused():  # loading builds the run's long-lived objects: none of them is garbage yet
+        inputs = load_paths(paths, opts.namespace, ParseCache(opts.state_dir / "parse-cache") if cache else None)
     errors = list(inputs.errors)
     seen: dict[ObjectKey, str] = {}
     everything: list[ConfigObject | DeviceObject | SecretObject] = [*inputs.configs, *inputs.devices, *inputs.secrets]
@@ -154,8 +160,9 @@ class Session:
         external = self._ready_elsewhere(objects)
         pool = self.pool()
         try:
-            engine = Engine(pool, self.store, self.opts.workers, on_outcome)
-            return engine.apply(objects, self.device_map(objects), external)
+            engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
+            with gc_paused():  # a run's statuses, trees and requests are freed by reference counting
+                return engine.apply(objects, self.device_map(objects), external)
         finally:
             pool.close()
             self.store.flush()
@@ -176,7 +183,7 @@ class Session:
                 dependents[dep].append(stored.obj.key)
         pool = self.pool()
         try:
-            engine = Engine(pool, self.store, self.opts.workers, on_outcome)
+            engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
             report = engine.remove(targets, self.device_map(targets), dependents)
         finally:
             pool.close()
