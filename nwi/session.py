@@ -42,8 +42,17 @@ def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = Fa
     ``cache``: keep the parsed files under the state dir, so that re-applying
     an unchanged set does not parse it again (for commands that write state).
     """
-    with gc_paused():  # loading builds the run's long-lived objects: none of them is garbage yet
+    # loading builds the run's long-lived objects, none of them garbage: no cyclic GC passes until
+    # they are frozen (collecting right after the pause would walk them all once more)
+    with gc_paused():
         inputs = load_paths(paths, opts.namespace, ParseCache(opts.state_dir / "parse-cache") if cache else None)
+        _check_inputs(inputs, opts)
+        settle_heap()
+    return inputs
+
+
+def _check_inputs(inputs: InputSet, opts: Options) -> None:
+    """Raise :class:`InvalidInput` for what only the whole set shows: duplicates, cycles, devices."""
     errors = list(inputs.errors)
     seen: dict[ObjectKey, str] = {}
     everything: list[ConfigObject | DeviceObject | SecretObject] = [*inputs.configs, *inputs.devices, *inputs.secrets]
@@ -70,8 +79,6 @@ def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = Fa
                                          "spec.switchID", str(exc)))
     if errors:
         raise InvalidInput(errors)
-    settle_heap()
-    return inputs
 
 
 def settle_heap() -> None:
@@ -159,13 +166,13 @@ class Session:
         objects = [self.store.with_generation(o) for o in self.inputs.configs]
         external = self._ready_elsewhere(objects)
         pool = self.pool()
-        try:
-            engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
-            with gc_paused():  # a run's statuses, trees and requests are freed by reference counting
+        with gc_paused():  # a run's statuses, trees and requests are freed by reference counting
+            try:
+                engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
                 return engine.apply(objects, self.device_map(objects), external)
-        finally:
-            pool.close()
-            self.store.flush()
+            finally:
+                pool.close()
+                self.store.flush()
 
     def delete(self, on_outcome: Callable[[ConfigObject, Outcome], None] | None = None) -> tuple[RunReport, list[str]]:
         """Remove the input objects (as last applied) from their devices, dependents first."""
