@@ -73,6 +73,7 @@ class Operator:
     health_port: int = 0
     metrics_port: int = 0
     starts: int = 0
+    ended: list[str] = field(default_factory=list)  # how each stopped run ended (failure reports show it)
 
     @property
     def log(self) -> Path:
@@ -110,13 +111,16 @@ class Operator:
         return text
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is not None:
+            self.ended.append(f"run {self.starts} had exited by itself with {self.proc.returncode}")
+        elif self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.ended.append(f"run {self.starts} stopped with SIGTERM: exit {self.proc.returncode}")
         self.proc = None
 
     def logs(self) -> str:

@@ -4,7 +4,9 @@ The kube-apiserver harness and the operator process come from
 ``tests/harness/kube.py`` and ``tests/kubernetes/kube_kit.py``; this adds what
 the fault tests need on top: a datastore that counts writes per path (to prove
 "applied exactly once") and can keep a Set in flight on the device while the
-test kills something, and Set attempt times (to measure the retry backoff).
+test kills something, Set attempt times (to measure the retry backoff), and
+the evidence a failed test shows (:func:`failure_report`): the logs of the
+operators it ran and what kubectl saw.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kubernetes"))  # kube_kit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> `harness` package
 
+from harness.kube import KubeApiServer
 from kube_kit import Operator
 
 from nwi.drivers.base import Op, Transaction
@@ -33,6 +36,12 @@ from nwi.tree import Tree
 #: kopf peering priorities, rising: an operator killed with SIGKILL leaves its record in the peering
 #: object until its lifetime (60 s) ends; a successor with a lower or equal priority would pause till then
 _PRIORITIES = itertools.count(100, 10)
+
+#: every operator made by :func:`operator`, for the failure report of the test that ran it
+_MADE: list[Operator] = []
+
+#: what a failure report shows of each operator log (a run that went wrong ends with what matters)
+_LOG_TAIL = 60_000
 
 
 class RecordingStore:
@@ -109,8 +118,10 @@ class Lab:
 def operator(kubeconfig: Path, workdir: Path, *extra: str) -> Operator:
     """An operator as the Deployment runs it (kopf peering), with a priority above every earlier one."""
     workdir.mkdir(parents=True, exist_ok=True)
-    return Operator(kubeconfig, workdir, ["--peering", "nwi-operator", "--priority", str(next(_PRIORITIES)),
-                                          *extra])
+    op = Operator(kubeconfig, workdir, ["--peering", "nwi-operator", "--priority", str(next(_PRIORITIES)),
+                                        *extra])
+    _MADE.append(op)
+    return op
 
 
 def restart_args(op: Operator) -> None:
@@ -118,3 +129,47 @@ def restart_args(op: Operator) -> None:
     i = op.extra.index("--priority")
     op.extra[i + 1] = str(next(_PRIORITIES))
 
+
+
+def log_marks() -> dict[Path, int]:
+    """How long each operator log is now: a failure report shows only what a test added."""
+    return {path: path.stat().st_size for op in _MADE for path in _log_files(op)}
+
+
+def failure_report(kube: KubeApiServer | None, marks: dict[Path, int]) -> list[tuple[str, str]]:
+    """(title, text) sections for a failed test: each operator's log since ``marks``, then the cluster."""
+    sections = []
+    for op in _MADE:
+        for path in _log_files(op):
+            text = path.read_bytes()[marks.get(path, 0):].decode(errors="replace")
+            if not text:
+                continue
+            if len(text) > _LOG_TAIL:
+                text = f"[... {len(text) - _LOG_TAIL} characters before]\n" + text[-_LOG_TAIL:]
+            running = op.proc is not None and op.proc.poll() is None
+            state = "; ".join([*op.ended, "running" if running else "not running"])
+            sections.append((f"operator log {path} ({state})", text))
+    if kube is not None:
+        sections.append(("kubectl state", _cluster_state(kube)))
+        log = kube.rundir / "apiserver.log"
+        if log.exists():
+            sections.append((f"kube-apiserver log (tail of {log})", "\n".join(log.read_text().splitlines()[-40:])))
+    return sections
+
+
+def _log_files(op: Operator) -> list[Path]:
+    return [p for p in (op.workdir / f"operator-{i}.log" for i in range(1, op.starts + 1)) if p.exists()]
+
+
+def _cluster_state(kube: KubeApiServer) -> str:
+    """What a person would look at: config objects and Devices, their statuses and kopf's annotations, Events."""
+    if kube.raw_get("/readyz") is None:
+        return "the kube-apiserver does not answer /readyz"
+    kinds = "openconfigs,srosconfigs,srlinuxconfigs,linuxconfigs,devices"
+    out = []
+    for args in (["get", kinds, "-A", "-o", "wide"],
+                 ["get", kinds, "-A", "-o", "yaml", "--show-managed-fields=false"],
+                 ["get", "events", "-A", "--sort-by=.lastTimestamp"]):
+        result = kube.kubectl(*args, check=False, timeout=20)
+        out.append(f"$ kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return "\n".join(out)
