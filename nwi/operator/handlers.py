@@ -17,6 +17,9 @@ from nwi.operator.controller import Controller
 
 PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
 FINALIZER = f"{GROUP}/finalizer"
+#: seconds before kopf runs a failed start-up again (kopf's default is 60): listing the objects fails
+#: while a restarting apiserver has not registered the CRDs yet, which lasts seconds, not a minute
+STARTUP_RETRY = 2.0
 
 
 def connection_info(api_client: client.ApiClient) -> kopf.ConnectionInfo:
@@ -42,7 +45,7 @@ def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.Operat
     cfg = ctl.cfg
     registry = kopf.OperatorRegistry()
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(registry=registry, backoff=STARTUP_RETRY)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)

@@ -8,6 +8,9 @@
   edited after the restart are applied (the watches came back).
 * A device that keeps failing is retried with exponential backoff and jitter,
   measured at the device, and the object turns Ready without a manual step.
+* kopf stopping by itself (a watch that a restarting apiserver answers with
+  404 before its CRDs are back) is started again in the same process, even
+  when its own shutdown hangs; a signal ends it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from harness.kube import KubeApiServer, wait_for
 from kube_kit import PASSWORD, Operator, config_yaml, device_yaml, status_of
 
 from nwi.drivers.base import Op
+from nwi.operator import runner
 from nwi.operator.controller import backoff, jittered
 
 pytestmark = pytest.mark.kubernetes
@@ -150,6 +155,7 @@ def test_apiserver_restart_operator_resumes_and_loses_nothing(
         events = json.loads(kube.kubectl("get", "events", "-n", ns, "-o", "json").stdout)["items"]
         applied = sorted(e["involvedObject"]["name"] for e in events if e["reason"] == "Applied")
         assert applied == ["after", "before", "before"], applied
+        assert op.proc is not None and op.proc.poll() is None, "the operator exited after the apiserver came back"
     finally:
         a.release()
         if kube.raw_get("/readyz") is None:
@@ -198,3 +204,49 @@ def test_retry_delay_is_exponential_capped_and_jittered() -> None:
     samples = [jittered(backoff(3, 2, 300)) for _ in range(200)]
     assert all(12.8 <= s <= 16 for s in samples)
     assert len(set(samples)) > 150 and statistics.pstdev(samples) > 0.3  # spread out, not in lockstep
+
+
+def test_kopf_stopping_by_itself_is_started_again_and_a_signal_ends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "STOP_GRACE", 0.2)
+    now = 0.0
+    paused: list[float] = []
+    signalled = threading.Event()
+    current: list[runner.KopfRun] = []
+    never = threading.Event()
+    seen: list[tuple[str, bool]] = []  # per run: its thread, and whether it got fresh flags (not asserted
+    # in the run itself: the supervisor would catch that AssertionError as kopf failing)
+
+    def fail(kopf_run: runner.KopfRun) -> None:  # a watch failed: kopf.run raises after its cleanup
+        kopf_run.cleanup()
+        raise RuntimeError("Watcher for openconfigs has failed: 404 page not found")
+
+    def hang(kopf_run: runner.KopfRun) -> None:  # kopf's shutdown hangs after its cleanup ran
+        kopf_run.cleanup()
+        never.wait(30)
+
+    def run_long(kopf_run: runner.KopfRun) -> None:  # a long healthy run, then kopf returns by itself
+        nonlocal now
+        now += 120
+
+    def until_signal(kopf_run: runner.KopfRun) -> None:  # SIGTERM: the handler sets both flags
+        signalled.set()
+        kopf_run.stop.set()
+        kopf_run.cleanup()
+
+    runs = iter([fail, fail, hang, run_long, fail, until_signal])
+
+    def once(kopf_run: runner.KopfRun) -> None:
+        seen.append((threading.current_thread().name, current == [kopf_run] and not kopf_run.stop.is_set()))
+        next(runs)(kopf_run)
+
+    def pause(delay: float) -> None:
+        nonlocal now
+        paused.append(delay)
+        now += delay
+
+    runner.supervise(once, signalled, current, clock=lambda: now, pause=pause)
+    never.set()
+    assert next(runs, None) is None, "every run happened; the signalled one ended the supervisor"
+    # kopf runs in a thread of its own (the main thread keeps the signals), each run with fresh flags
+    assert seen == [("kopf", True)] * 6, seen
+    assert paused == [1, 2, 4, 1, 1]  # doubling while runs end within a minute; a long run resets it
