@@ -58,6 +58,13 @@ class KeyedList:
             raise TreeError(f"list keyed by {list(names)} addressed with keys {sorted(keys)}")
         return tuple(_key_text(keys[k]) for k in names)
 
+    def path_ident(self, keys: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+        """The entry a path element's keys (``PathElem.keys``: strings already) address."""
+        names = self.key_names
+        if len(names) == 1 and len(keys) == 1 and keys[0][0] == names[0]:
+            return (keys[0][1],)
+        return self.ident(dict(keys))
+
     def __deepcopy__(self, memo: dict[int, Any]) -> KeyedList:
         new = KeyedList(self.key_names)
         new.entries = copy.deepcopy(self.entries, memo)
@@ -105,7 +112,7 @@ class Tree:
             if not head.keys:
                 yield from self._walk(child, rest, at.child(name))
                 continue
-            child = self._as_keyed(node, name, tuple(k for k, _ in head.keys), create=False)
+            child = self._as_keyed(node, name, head.keys, create=False)
             if child is None:
                 continue
             want = head.key_dict
@@ -122,10 +129,10 @@ class Tree:
             if not isinstance(node, dict) or elem.name not in node:
                 return None
             if elem.keys:
-                lst = self._as_keyed(node, elem.name, tuple(k for k, _ in elem.keys), create=False)
+                lst = self._as_keyed(node, elem.name, elem.keys, create=False)
                 if lst is None:
                     return None
-                node = lst.entries.get(lst.ident(elem.key_dict))
+                node = lst.entries.get(lst.path_ident(elem.keys))
                 if node is None:
                     return None
             else:
@@ -144,9 +151,9 @@ class Tree:
         if not last.keys:
             del parent[last.name]
             return
-        lst = self._as_keyed(parent, last.name, tuple(k for k, _ in last.keys), create=False)
+        lst = self._as_keyed(parent, last.name, last.keys, create=False)
         if lst is not None:
-            lst.entries.pop(lst.ident(last.key_dict), None)
+            lst.entries.pop(lst.path_ident(last.keys), None)
 
     def replace(self, path: GnmiPath, value: Json) -> None:
         if not path.elems:
@@ -174,9 +181,9 @@ class Tree:
 
     def _descend(self, node: dict[str, Any], elem: PathElem, path: GnmiPath) -> dict[str, Any]:
         if elem.keys:
-            lst = self._as_keyed(node, elem.name, tuple(k for k, _ in elem.keys), create=True)
+            lst = self._as_keyed(node, elem.name, elem.keys, create=True)
             assert lst is not None
-            ident = lst.ident(elem.key_dict)
+            ident = lst.path_ident(elem.keys)
             entry = lst.entries.get(ident)
             if entry is None:
                 entry = lst.entries[ident] = dict(zip(lst.key_names, ident, strict=True))
@@ -190,9 +197,9 @@ class Tree:
         if last.keys:
             if not isinstance(value, dict):
                 raise TreeError(f"list entry {last.render()!r} must be given an object")
-            lst = self._as_keyed(parent, last.name, tuple(k for k, _ in last.keys), create=True)
+            lst = self._as_keyed(parent, last.name, last.keys, create=True)
             assert lst is not None
-            ident = lst.ident(last.key_dict)
+            ident = lst.path_ident(last.keys)
             keys = dict(zip(lst.key_names, ident, strict=True))
             for k, v in keys.items():
                 if k in value and _key_text(value[k]) != v:
@@ -230,11 +237,15 @@ class Tree:
         else:
             node[name] = self._from_json(value, name)
 
-    def _as_keyed(self, node: dict[str, Any], name: str, key_names: tuple[str, ...], create: bool) -> KeyedList | None:
-        """The keyed list at ``node[name]``, converting a plain JSON list of objects."""
+    def _as_keyed(
+        self, node: dict[str, Any], name: str, keys: tuple[tuple[str, str], ...], create: bool
+    ) -> KeyedList | None:
+        """The keyed list at ``node[name]`` (addressed with a path element's ``keys``), converting a
+        plain JSON list of objects."""
         current = node.get(name)
         if isinstance(current, KeyedList):
             return current
+        key_names = tuple(k for k, _ in keys)
         if current is None:
             if not create:
                 return None
