@@ -157,17 +157,21 @@ class ConfigObject:
 
     def manifest(self) -> dict[str, Any]:
         """A normalised document (``spec.properties`` form) to store and re-load."""
+        return {**self._manifest_head(), "spec": self.spec.model_dump(by_alias=True, exclude_none=True)}
+
+    def manifest_json(self) -> str:
+        """:meth:`manifest` as JSON text, the spec serialised by pydantic itself (a store writes
+        thousands of these; building the dict and encoding it again costs four times as much)."""
+        head = json.dumps(self._manifest_head())
+        return f'{head[:-1]}, "spec": {self.spec.model_dump_json(by_alias=True, exclude_none=True)}}}'
+
+    def _manifest_head(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"name": self.key.name, "namespace": self.key.namespace}
         if self.depends_on:
             refs = [{"apiVersion": API_VERSION, "kind": d.kind, "name": d.name, "namespace": d.namespace}
                     for d in self.depends_on]
             meta["annotations"] = {"nwi.enc.nokia.com/depends_on": json.dumps(refs)}
-        return {
-            "apiVersion": self.api_version,
-            "kind": self.key.kind,
-            "metadata": meta,
-            "spec": self.spec.model_dump(by_alias=True, exclude_none=True),
-        }
+        return {"apiVersion": self.api_version, "kind": self.key.kind, "metadata": meta}
 
 
 @dataclass(frozen=True)

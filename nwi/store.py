@@ -139,7 +139,7 @@ class Store:
             rows = [(k, self._cache.get(k)) for k in dirty]
         gone = [(str(key),) for key, stored in rows if stored is None]
         written = [
-            (str(key), key.kind, key.namespace, key.name, json.dumps(stored.obj.manifest()), stored.desired_hash,
+            (str(key), key.kind, key.namespace, key.name, stored.obj.manifest_json(), stored.desired_hash,
              stored.generation, json.dumps(stored.status.to_dict()), stored.created, stored.seq)
             for key, stored in rows if stored is not None
         ]
