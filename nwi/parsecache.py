@@ -58,6 +58,8 @@ class ParseCache:
         return docs
 
     def put(self, text: str, docs: list[Any]) -> None:
+        if any(_holds_secret(d) for d in docs):
+            return  # credentials never go to the state dir (its files are not secrets)
         try:
             blob = json.dumps(docs)
         except (TypeError, ValueError):  # dates, binary, sets: not JSON
@@ -89,3 +91,13 @@ class ParseCache:
         for entry in entries:
             if entry.suffix == ".json" and entry.stem not in self._used:
                 entry.unlink(missing_ok=True)
+
+
+def _holds_secret(doc: Any) -> bool:
+    """A Secret, or a List with one among its items."""
+    if not isinstance(doc, dict):
+        return False
+    if doc.get("kind") == "Secret":
+        return True
+    items = doc.get("items")
+    return doc.get("kind") == "List" and isinstance(items, list) and any(_holds_secret(i) for i in items)

@@ -141,3 +141,20 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path) -> None:
 def test_the_salt_covers_the_parsing_code() -> None:
     # the parser lives in nwi/loader.py: a change there must invalidate every entry
     assert Path(parsecache.__file__).with_name("loader.py") == Path(loader.__file__)
+
+
+@pytest.mark.parametrize("secret", [
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {username: u, password: %s}\n",
+    "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: creds}\n"
+    "  stringData: {password: %s}\n",
+])
+def test_a_file_holding_a_secret_is_never_stored(tmp_path: Path, parses: list[str], secret: str) -> None:
+    password = "n0t-in-the-cache-4f1b"
+    f = tmp_path / "inventory.yaml"
+    f.write_text(DOC.format(name="e1") + "---\n" + secret % password)
+    for _ in range(2):
+        inputs = load_paths([f], cache=ParseCache(tmp_path / "cache"))
+        assert inputs.secrets and inputs.secrets[0].data["password"] == password
+    assert len(parses) == 2  # parsed every time: nothing of this file was kept
+    kept = b"".join(p.read_bytes() for p in (tmp_path / "cache").glob("*")) if (tmp_path / "cache").exists() else b""
+    assert password.encode() not in kept
