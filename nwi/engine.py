@@ -134,11 +134,7 @@ class _DeviceReads:
         """``txn`` was committed: the snapshot follows it."""
         values = self._read.pop(device, None)
         if values is not None:
-            tree = Tree()
-            for path, value in sorted(values.items(), key=lambda kv: len(kv[0].elems)):
-                if value is not None:
-                    tree.replace(path, value)
-            self._trees[device] = (tree, frozenset(values))
+            self._trees[device] = (Tree.of_subtrees(values), frozenset(values))
         if device in self._trees:
             tree = self._trees[device][0]
             try:
@@ -353,7 +349,7 @@ class Engine:
             current = self._reads.read(device, driver, [o.device_path for o in objects])
         except DriverError as exc:
             return {o.key: _device_failure(exc) for o in objects}
-        batch = plan_batch(objects, device, current)
+        batch = plan_batch(objects, device, current.get)
         outcomes: dict[ObjectKey, Outcome] = {}
         to_write: list[tuple[ConfigObject, ObjectPlan]] = []
         for obj, plan in zip(objects, batch.objects, strict=True):
@@ -408,7 +404,7 @@ class Engine:
         try:
             driver = self.pool.get(device)
             current = driver.read([o.device_path for o in objects])
-            batch = plan_batch(objects, device, current, removal=True)
+            batch = plan_batch(objects, device, current.get, removal=True)
             txn = batch.transaction
             if txn:
                 self._count_transaction()

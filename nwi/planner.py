@@ -8,7 +8,7 @@ predicts exactly what the virtual device and the mock gNMI server do.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +109,11 @@ def plan_removal(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
 
 
 def plan_batch(
-    objects: Sequence[ConfigObject], device: str, current: Mapping[GnmiPath, Any], removal: bool = False
+    objects: Sequence[ConfigObject], device: str, current: Callable[[GnmiPath], Any], removal: bool = False
 ) -> DeviceBatch:
-    """One batch: each object's plan against the device's current subtrees."""
+    """One batch: each object's plan against ``current(path)``, the device's subtree at its path."""
     plan = plan_removal if removal else plan_object
-    return DeviceBatch(device, [plan(o, device, current.get(o.device_path)) for o in objects])
+    return DeviceBatch(device, [plan(o, device, current(o.device_path)) for o in objects])
 
 
 def same_config(a: Any, b: Any) -> bool:
@@ -175,13 +175,7 @@ def simulate_waves(
 
     ``read`` holds, per device, the current subtree at every path the objects use.
     """
-    scratch: dict[str, Tree] = {}
-    for device, subtrees in read.items():
-        t = scratch[device] = Tree()
-        for path, value in sorted(subtrees.items(), key=lambda kv: len(kv[0].elems)):
-            if value is not None:
-                t.replace(path, value)
-    plan = plan_removal if removal else plan_object
+    scratch = {device: Tree.of_subtrees(subtrees) for device, subtrees in read.items()}
     out: list[list[DeviceBatch]] = []
     for wave in waves:
         by_device: dict[str, list[ConfigObject]] = {}
@@ -190,9 +184,8 @@ def simulate_waves(
         batches = []
         for device, objs in sorted(by_device.items()):
             t = scratch.setdefault(device, Tree())
-            # every object of the batch sees the tree as it was before the batch (plans first, then
-            # changes); each reads its own path (no path-keyed dict: hashing a GnmiPath is not cheap)
-            batch = DeviceBatch(device, [plan(o, device, t.get(o.device_path)) for o in objs])
+            # every object of the batch sees the tree as it was before the batch (plans first, then changes)
+            batch = plan_batch(objs, device, t.get, removal)
             for p in batch.objects:
                 if p.change is not None:
                     try:

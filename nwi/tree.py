@@ -271,6 +271,16 @@ class Tree:
         return _copy_leaf(value)
 
     # ---- whole-tree helpers --------------------------------------------------------
+    @classmethod
+    def of_subtrees(cls, subtrees: Mapping[GnmiPath, Json]) -> Tree:
+        """A tree holding each value read at its path (None: nothing there), outer paths placed
+        first so that a nested path's value lands inside its ancestor's."""
+        tree = cls()
+        for path, value in sorted(subtrees.items(), key=lambda kv: len(kv[0].elems)):
+            if value is not None:
+                tree.replace(path, value)
+        return tree
+
     def copy(self) -> Tree:
         return Tree(copy.deepcopy(self.root), self.list_keys)
 

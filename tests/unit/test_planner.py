@@ -42,7 +42,7 @@ def test_device_string_forms_of_numbers_compare_equal() -> None:
 def test_batch_is_one_transaction_in_gnmi_order() -> None:
     objs = [obj("u", "r1", "/a", {"x": 1}), obj("d", "r1", "/b", operation="delete"),
             obj("r", "r1", "/c", {"y": 2}, operation="replace")]
-    batch = plan_batch(objs, "r1", {P("/b"): {"z": 1}})
+    batch = plan_batch(objs, "r1", {P("/b"): {"z": 1}}.get)
     assert [c.op for c in batch.transaction.ordered()] == [Op.DELETE, Op.REPLACE, Op.UPDATE]
 
 
