@@ -189,14 +189,6 @@ def _levels(adjacent: Sequence[Sequence[int]], order: Sequence[int], ok: Sequenc
     return level
 
 
-def strongly_connected(edges: Mapping[ObjectKey, Iterable[ObjectKey]]) -> list[list[ObjectKey]]:
-    """The strongly connected components, each sorted, dependencies' before their dependents'."""
-    nodes = list(edges)
-    id_of = {k: i for i, k in enumerate(nodes)}
-    adjacent = [[id_of[d] for d in edges[k] if d in id_of] for k in nodes]
-    return [sorted(nodes[i] for i in component) for component in _components(adjacent)]
-
-
 def _components(adjacent: Sequence[Sequence[int]]) -> list[list[int]]:
     """Tarjan's strongly connected components on integer ids, iterative (no recursion limit).
 
