@@ -95,11 +95,12 @@ def settle_heap() -> None:
 def gc_paused() -> Iterator[None]:
     """No cyclic GC passes inside the block (collection resumes as it was on leaving).
 
-    Planning allocates hundreds of thousands of trees, plans and changes, and
-    each burst of allocations set off collections that walked everything not
-    frozen, the plan built so far included, so planning time grew faster than
-    the number of objects. None of it is cyclic garbage: reference counting
-    frees what planning throws away, paused or not.
+    Loading, planning and applying allocate hundreds of thousands of objects
+    (documents, trees, plans, statuses), and each burst of allocations set off
+    collections that walked everything not frozen, so their time grew faster
+    than the number of objects. None of it is cyclic garbage: reference
+    counting frees what they throw away, paused or not. For the short-lived
+    CLI only; the operator never pauses collection.
     """
     was_enabled = gc.isenabled()
     gc.disable()
