@@ -6,7 +6,6 @@ the generated CRDs (``nwi.crdgen``).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -15,13 +14,14 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from nwi.kinds import API_VERSION, CONFIG_KINDS, DriverName
+from nwi.lazy import cached
 from nwi.path import GnmiPath, PathElem
 
 Operation = Literal["merge", "replace", "delete"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, ignored_types=(cached,))
 
 
 class ConfigSpec(_Spec):
@@ -41,7 +41,7 @@ class ConfigSpec(_Spec):
         "repair", alias="driftPolicy", description="On drift: repair the device (default) or only report it."
     )
 
-    @functools.cached_property
+    @cached
     def desired_hash(self) -> str:
         """Hash of everything that decides what goes onto the device (cached: the spec is immutable)."""
         doc = {
@@ -143,7 +143,7 @@ class ConfigObject:
     def properties(self) -> dict[str, Any]:
         return dict(self.spec.properties or {})
 
-    @functools.cached_property
+    @cached
     def device_path(self) -> GnmiPath:
         """The path on the device: the kind's root prepended where the path omits it."""
         root = CONFIG_KINDS[self.key.kind].path_root
