@@ -123,6 +123,8 @@ class _Client(gNMIclient):
         super().__init__(*args, **kwargs)
         self._rpc_timeout = rpc_timeout
         self._metadata = metadata
+        #: the answer to the Capabilities request pygnmi's ``connect()`` sends (no need to ask twice)
+        self.last_capabilities: Any = None
 
     def call(self, rpc: str, request: Any) -> Any:
         """Send a request message on pygnmi's session (raises grpc.RpcError)."""
@@ -137,7 +139,8 @@ class _Client(gNMIclient):
             raise RuntimeError("this pygnmi version keeps its gNMI stub elsewhere; nwi cannot set deadlines")
         if not isinstance(stub, _DeadlineStub):
             setattr(self, self._STUB, _DeadlineStub(stub, self._rpc_timeout))
-        return super().capabilities()
+        self.last_capabilities = super().capabilities()
+        return self.last_capabilities
 
 
 class GnmiDriver(Driver):
@@ -194,7 +197,7 @@ class GnmiDriver(Driver):
             self._cleanup()
             raise DeviceUnreachable(self.name, f"gNMI connection to {p.address}:{p.port} failed: {exc}") from exc
         self._client = client
-        caps = client.capabilities() or {}
+        caps = (client.last_capabilities if client.last_capabilities is not None else client.capabilities()) or {}
         encodings = tuple(caps.get("supported_encodings", ()))
         if encodings and self.encoding not in encodings:
             self.close()

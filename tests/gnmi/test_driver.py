@@ -19,6 +19,7 @@ from nwi.drivers.base import (
 )
 from nwi.drivers.gnmi import GnmiDriver, UnsupportedEncoding
 from nwi.mockgnmi import MockGnmiServer, memory_target
+from nwi.mockgnmi.service import GnmiService
 from nwi.path import parse_path
 from tests.gnmi.helpers import IF_KEYS, PASSWORD, USER, get_val
 
@@ -56,6 +57,25 @@ def txn(*changes: Change) -> Transaction:
 def test_connect_reports_capabilities(driver: GnmiDriver) -> None:
     info = driver.connect()
     assert info.reachable and "gnmi-0.8.0" in info.capabilities and "encoding:json_ietf" in info.capabilities
+
+
+def test_connect_asks_for_capabilities_once(
+    servers: Callable[..., MockGnmiServer], drivers: Callable[..., GnmiDriver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pygnmi's connect() already sends a CapabilityRequest; a second one per device is a wasted
+    # round trip for every device of a fleet
+    asked: list[object] = []
+    answer = GnmiService.Capabilities
+
+    def counting(self: GnmiService, request: object, context: object) -> object:
+        asked.append(request)
+        return answer(self, request, context)
+
+    monkeypatch.setattr(GnmiService, "Capabilities", counting)  # before the server binds its handlers
+    server = servers([memory_target("r1", username=USER, password=PASSWORD)])
+    info = drivers(server.port_of("r1")).connect()
+    assert "encoding:json_ietf" in info.capabilities
+    assert len(asked) == 1
 
 
 def test_apply_then_read_back(driver: GnmiDriver, client: gNMIclient) -> None:
