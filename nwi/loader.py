@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import yaml
 
+from nwi import jsontext
 from nwi.kinds import API_VERSION, CONFIG_KINDS, DEPENDS_ON, DEVICE_KIND, GROUP
 from nwi.model import (
     ConfigObject,
@@ -153,7 +155,7 @@ _DEFAULT_TAGS = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNod
 #: implicit scalar tags the direct construction handles, with PyYAML's own constructors for them
 _SCALARS: dict[str, Callable[[Any, yaml.ScalarNode], Any]] = {
     "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
-    "tag:yaml.org,2002:float": yaml.constructor.SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:float": lambda loader, node: loader.construct_finite_float(node),
     "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
     "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
 }
@@ -207,6 +209,15 @@ class _Loader(_SafeLoader):
             return tag
         return _DEFAULT_TAGS[kind]
 
+    def construct_finite_float(self, node: yaml.ScalarNode) -> float:
+        """A float, but not ``.nan`` or ``.inf``: JSON (the state file, gNMI's JSON values) has no
+        such numbers, so they would turn into something else on the way."""
+        value = float(self.construct_yaml_float(node))
+        if not math.isfinite(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is not a number JSON can carry (no NaN or Infinity)", node.start_mark)
+        return value
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
@@ -239,6 +250,9 @@ class _Loader(_SafeLoader):
         if type(node) is yaml.SequenceNode and tag == _SEQ:
             return [self.construct_direct(item, depth + 1) for item in node.value]
         raise _NotPlain
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_finite_float)
 
 
 def parse_yaml(text: str) -> list[Any]:
@@ -385,7 +399,7 @@ def _build_config(
     except pydantic.ValidationError as exc:
         errors += _pydantic_errors(exc, src, label, "spec")
     if spec is not None and spec.properties:
-        size = len(json.dumps(spec.properties))
+        size = len(jsontext.dumps(spec.properties))
         if size > MAX_PROPERTIES_BYTES:
             errors.append(InputError(src, label, "spec.properties",
                                      f"{size} bytes of properties; at most {MAX_PROPERTIES_BYTES} per object"))

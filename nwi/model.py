@@ -7,12 +7,12 @@ the generated CRDs (``nwi.crdgen``).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nwi import jsontext
 from nwi.kinds import API_VERSION, CONFIG_KINDS, DriverName
 from nwi.lazy import cached
 from nwi.path import GnmiPath, PathElem
@@ -50,7 +50,7 @@ class ConfigSpec(_Spec):
             "operation": self.operation,
             "properties": self.properties or {},
         }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(jsontext.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class SecretRef(_Spec):
@@ -162,15 +162,15 @@ class ConfigObject:
     def manifest_json(self) -> str:
         """:meth:`manifest` as JSON text, the spec serialised by pydantic itself (a store writes
         thousands of these; building the dict and encoding it again costs four times as much)."""
-        head = json.dumps(self._manifest_head())
-        return f'{head[:-1]}, "spec": {self.spec.model_dump_json(by_alias=True, exclude_none=True)}}}'
+        head = jsontext.dumps(self._manifest_head())
+        return f'{head[:-1]},"spec":{self.spec.model_dump_json(by_alias=True, exclude_none=True)}}}'
 
     def _manifest_head(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"name": self.key.name, "namespace": self.key.namespace}
         if self.depends_on:
             refs = [{"apiVersion": API_VERSION, "kind": d.kind, "name": d.name, "namespace": d.namespace}
                     for d in self.depends_on]
-            meta["annotations"] = {"nwi.enc.nokia.com/depends_on": json.dumps(refs)}
+            meta["annotations"] = {"nwi.enc.nokia.com/depends_on": jsontext.dumps(refs)}
         return {"apiVersion": self.api_version, "kind": self.key.kind, "metadata": meta}
 
 

@@ -17,12 +17,12 @@ cache holds one input set.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 #: an entry above this is not worth keeping (the loader refuses input files above 16 MiB anyway)
@@ -49,7 +49,7 @@ class ParseCache:
     def get(self, text: str) -> list[Any] | None:
         key = self._key(text)
         try:
-            docs = json.loads((self.directory / f"{key}.json").read_text())
+            docs = orjson.loads((self.directory / f"{key}.json").read_bytes())
         except (OSError, ValueError):
             return None
         if not isinstance(docs, list):
@@ -61,11 +61,11 @@ class ParseCache:
         if any(_holds_secret(d) for d in docs):
             return  # credentials never go to the state dir (its files are not secrets)
         try:
-            blob = json.dumps(docs)
+            blob = orjson.dumps(docs)  # strictly: no key that is not a string, no integer beyond 64 bits
         except (TypeError, ValueError):  # dates, binary, sets: not JSON
             return
         # JSON turns non-string keys into strings and NaN into something unequal: store only what comes back equal
-        if len(blob) > MAX_ENTRY_BYTES or json.loads(blob) != docs:
+        if len(blob) > MAX_ENTRY_BYTES or orjson.loads(blob) != docs:
             return
         key = self._key(text)
         try:
@@ -74,7 +74,7 @@ class ParseCache:
         except OSError:
             return  # a cache that cannot be written is only slower
         try:
-            with os.fdopen(fd, "w") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(blob)
             os.replace(tmp, self.directory / f"{key}.json")  # readers see the whole entry or none
         except OSError:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nwi import jsontext
 from nwi.loader import build_object
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
 from nwi.status import ObjectStatus, now
@@ -55,7 +56,7 @@ class StoredObject:
     @property
     def obj(self) -> ConfigObject:
         if self._obj is None:
-            doc = json.loads(self._manifest)
+            doc = jsontext.loads(self._manifest)
             doc.setdefault("metadata", {})["generation"] = self.generation
             obj = build_object(doc, Source("<state>"))
             assert isinstance(obj, ConfigObject)
@@ -90,7 +91,7 @@ class Store:
             "SELECT kind, namespace, name, manifest, desired_hash, generation, status, created, seq FROM objects")
         for kind, namespace, name, manifest, desired_hash, generation, status, created, seq in rows:
             key = ObjectKey(kind, namespace, name)
-            self._cache[key] = StoredObject(key, ObjectStatus.from_dict(json.loads(status or "null")), created, seq,
+            self._cache[key] = StoredObject(key, ObjectStatus.from_dict(jsontext.loads(status or "null")), created, seq,
                                             generation, desired_hash, manifest=manifest)
 
     # ---- objects -------------------------------------------------------------------
@@ -140,7 +141,7 @@ class Store:
         gone = [(str(key),) for key, stored in rows if stored is None]
         written = [
             (str(key), key.kind, key.namespace, key.name, stored.obj.manifest_json(), stored.desired_hash,
-             stored.generation, json.dumps(stored.status.to_dict()), stored.created, stored.seq)
+             stored.generation, jsontext.dumps(stored.status.to_dict()), stored.created, stored.seq)
             for key, stored in rows if stored is not None
         ]
         with self._db:

@@ -15,7 +15,7 @@ from nwi.model import ConfigObject, ObjectKey, Source
 from tests.conftest import SAMPLES
 
 json_like = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=25,
 )
@@ -141,7 +141,7 @@ def test_invalid_device_spec_names_the_field() -> None:
 _TRICKY_YAML = [
     "a: yes\nb: No\nc: ON\nd: off\ne: y\nf: n\ng: True\nh: FALSE\n",
     "a: 010\nb: 0o17\nc: 0x1F\nd: 0b101\ne: 1_000\nf: 1:30\ng: -0\nh: +5\ni: 08\n",
-    "a: 1.5\nb: .inf\nc: -.Inf\nd: 1e3\ne: 6.8523015e+5\nf: 190:20:30.15\ng: 1_0.5\nh: .5\ni: .NaN\n",
+    "a: 1.5\nd: 1e3\ne: 6.8523015e+5\nf: 190:20:30.15\ng: 1_0.5\nh: .5\n",
     "a: ~\nb: null\nc: Null\nd:\ne: ''\nf: 'null'\n",
     "a: '123'\nb: \"yes\"\nc: !!str 123\nd: !!int '5'\ne: !!float '1'\n",
     "when: 2001-12-14\nts: 2001-12-14t21:59:43.10-05:00\n",
@@ -244,6 +244,21 @@ def test_unreadable_tagged_values_are_errors_not_crashes(tmp_path: Path, value: 
     assert "malformed YAML: line 4, column" in errors[0].message
     assert "value is not a valid !!" in errors[0].message
     assert "s3cret" not in errors[0].message
+
+
+@pytest.mark.parametrize("value", [".nan", ".NaN", ".inf", "-.Inf", "!!float .nan", "[1, {a: .inf}]"])
+@pytest.mark.parametrize("anchored", [False, True])  # PyYAML's own construction path as well as the direct one
+def test_nan_and_infinity_are_refused_with_their_place(tmp_path: Path, value: str, anchored: bool) -> None:
+    # JSON has no NaN or Infinity: stored, hashed or sent to a device they would turn into something else
+    f = tmp_path / "mtu.yaml"
+    props = f"&p {{mtu: {value}}}" if anchored else f"{{mtu: {value}}}"
+    f.write_text("apiVersion: nwi.enc.nokia.com/v1alpha2\nkind: SROSConfig\nmetadata: {name: eth0}\n"
+                 f"spec:\n  switchID: leaf1\n  path: /port[port-id=1/1/1]\n  properties: {props}\n")
+    result = load_paths([f])
+    assert not result.configs
+    assert len(result.errors) == 1 and result.errors[0].file == str(f)
+    assert "malformed YAML: line 7, column" in result.errors[0].message
+    assert "not a number JSON can carry" in result.errors[0].message
 
 
 def test_manifest_json_is_the_manifest() -> None:
