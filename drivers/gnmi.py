@@ -45,7 +45,6 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -60,6 +59,7 @@ from grpc_status import rpc_status
 from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.spec.v080 import gnmi_pb2
 
+from nwi import jsontext
 from nwi.drivers import gnmi_tls
 from nwi.drivers.base import (
     AuthenticationFailed,
@@ -361,7 +361,7 @@ class GnmiDriver(Driver):
                 request.delete.append(path)
                 continue
             try:
-                text = json.dumps(change.value, allow_nan=False)
+                text = jsontext.dumps(change.value)  # (NaN cannot get here: the loader refuses it)
             except (TypeError, ValueError) as exc:
                 owners = [change.owner] if change.owner else []
                 raise TransactionRejected(self.name, f"{change.op} {change.path}: value is not JSON: {exc}",

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-_OPTS = orjson.OPT_NON_STR_KEYS
-_SORTED = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # dates are not JSON: raise, as json does
+_SORTED = _OPTS | orjson.OPT_SORT_KEYS
 
 
 def dumps(value: Any, sort_keys: bool = False) -> str:

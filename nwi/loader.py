@@ -399,7 +399,11 @@ def _build_config(
     except pydantic.ValidationError as exc:
         errors += _pydantic_errors(exc, src, label, "spec")
     if spec is not None and spec.properties:
-        size = len(jsontext.dumps(spec.properties))
+        try:
+            size = len(jsontext.dumps(spec.properties))
+        except TypeError as exc:  # a YAML date, binary or set: the device protocols carry JSON only
+            errors.append(InputError(src, label, "spec.properties", f"not JSON: {exc} (quote dates and times)"))
+            size = 0
         if size > MAX_PROPERTIES_BYTES:
             errors.append(InputError(src, label, "spec.properties",
                                      f"{size} bytes of properties; at most {MAX_PROPERTIES_BYTES} per object"))

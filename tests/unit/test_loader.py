@@ -261,6 +261,17 @@ def test_nan_and_infinity_are_refused_with_their_place(tmp_path: Path, value: st
     assert "not a number JSON can carry" in result.errors[0].message
 
 
+@pytest.mark.parametrize("value", ["2001-12-14", "2001-12-14T21:59:43Z", "!!binary aGk=", "!!set {a, b}"])
+def test_properties_that_are_not_json_are_refused_not_a_crash(tmp_path: Path, value: str) -> None:
+    f = tmp_path / "when.yaml"
+    f.write_text("apiVersion: nwi.enc.nokia.com/v1alpha2\nkind: SROSConfig\nmetadata: {name: clock}\n"
+                 f"spec:\n  switchID: leaf1\n  path: /system\n  properties: {{when: {value}}}\n")
+    result = load_paths([f])
+    assert not result.configs
+    assert [(e.file, e.field) for e in result.errors] == [(f"{f} (document 1)", "spec.properties")]
+    assert "not JSON" in result.errors[0].message and result.errors[0].object == "SROSConfig default/clock"
+
+
 def test_manifest_json_is_the_manifest() -> None:
     """The store writes manifest_json(); re-loading it must give back exactly manifest()."""
     docs = [
