@@ -8,6 +8,7 @@ always derived from one :class:`Outcome`, so they cannot contradict the phase.
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,7 +72,7 @@ class Outcome:
     wrote: bool = False  # a write went to the device for this object
 
 
-@dataclass
+@dataclass(frozen=True)
 class Condition:
     type: str
     status: str
@@ -98,7 +99,7 @@ class ObjectStatus:
     phase: Phase = Phase.PENDING
     reason: str = ""
     message: str = ""
-    conditions: list[Condition] = field(default_factory=list)
+    conditions: tuple[Condition, ...] = ()
     observed_generation: int | None = None
     applied_hash: str | None = None
     waiting_on: list[str] = field(default_factory=list)
@@ -128,7 +129,7 @@ class ObjectStatus:
     def from_dict(cls, d: dict[str, Any] | None) -> ObjectStatus:
         if not d:
             return cls()
-        conds = [
+        conds = tuple(
             Condition(
                 c.get("type", ""),
                 c.get("status", "Unknown"),
@@ -138,7 +139,7 @@ class ObjectStatus:
                 c.get("observedGeneration"),
             )
             for c in d.get("conditions") or []
-        ]
+        )
         try:
             phase = Phase(d.get("phase", "Pending"))
         except ValueError:
@@ -182,6 +183,16 @@ def _same_outcome(outcome: Outcome, prev: ObjectStatus, generation: int | None, 
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _conditions(
+    wanted: tuple[tuple[str, bool, str], ...], message: str, since: tuple[str, ...], generation: int | None
+) -> tuple[Condition, ...]:
+    """The conditions, shared by every status that has the same ones (10k objects applied in the
+    same second share one tuple: frozen, so sharing is safe)."""
+    return tuple(Condition(type_, "True" if ok else "False", str(reason), message, t, generation)
+                 for (type_, ok, reason), t in zip(wanted, since, strict=True))
+
+
 def derive_status(
     outcome: Outcome, previous: ObjectStatus | None, generation: int | None, device: str
 ) -> ObjectStatus:
@@ -210,19 +221,17 @@ def derive_status(
         ("Applied", applied, Reason.APPLIED if applied else outcome.reason),
         ("InSync", in_sync, sync_reason),
     ]
-    conditions = []
     stamp = now()
     before = {c.type: c for c in prev.conditions}
-    for type_, ok, reason in wanted:
-        status = "True" if ok else "False"
+    since = []
+    for type_, ok, _ in wanted:
         old = before.get(type_)
-        since = old.last_transition_time if old and old.status == status else stamp
-        conditions.append(Condition(type_, status, str(reason), outcome.message, since, generation))
+        since.append(old.last_transition_time if old and old.status == ("True" if ok else "False") else stamp)
     return ObjectStatus(
         phase=outcome.phase,
         reason=str(outcome.reason),
         message=outcome.message,
-        conditions=conditions,
+        conditions=_conditions(tuple(wanted), outcome.message, tuple(since), generation),
         observed_generation=generation,
         applied_hash=applied_hash,
         waiting_on=list(outcome.waiting_on),
