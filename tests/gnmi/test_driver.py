@@ -158,6 +158,7 @@ def test_unreachable_device(drivers: Callable[..., GnmiDriver]) -> None:
     with pytest.raises(DeviceUnreachable) as exc:
         drivers(port, connect_timeout=1.0).connect()
     assert f"127.0.0.1:{port}" in str(exc.value)
+    assert "Connection refused" in str(exc.value)  # gRPC's reason, not just "not ready in time"
 
 
 def test_wrong_password_is_authentication_failed(server: MockGnmiServer,
