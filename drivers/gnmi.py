@@ -327,12 +327,13 @@ class GnmiDriver(Driver):
             siblings.setdefault(GnmiPath(p.elems[:-1], p.origin), []).append(p)
         out: dict[GnmiPath, Any] = {}
         parents = [parent for parent in siblings if parent.elems]
-        for parent, value in (self._read(client, parents) if parents else {}).items():
+        above = self._read(client, parents) if parents else {}
+        for parent, value in above.items():
             for kid in siblings[parent]:
                 out[kid] = _child(value, kid)
-        for p in paths:
+        for p in paths:  # top-level paths: answered by the parents' read when one was a parent too
             if p not in out:
-                out.update(self._read(client, [p]))
+                out[p] = above[p] if p in above else self._read(client, [p])[p]
         return out
 
     def _get(self, client: _Client, paths: list[GnmiPath]) -> Sequence[Any]:

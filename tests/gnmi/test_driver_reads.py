@@ -53,6 +53,22 @@ def test_missing_paths_are_read_through_their_parent_not_one_by_one() -> None:
     assert got[P("/service/vpls[service-name=v8]")] is None
 
 
+def test_a_path_that_is_also_a_parent_is_not_asked_for_twice() -> None:
+    # /configure is asked for as the parent of /configure/service and is itself the parent of
+    # the port: on an empty device, three Gets (the batch, its parents, /configure), not four
+    store = CountingStore("r1", None)
+    with running([Target("r1", store, port=0)]) as srv:
+        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
+        driver.connect()
+        try:
+            paths = [P("/configure/service/customer[customer-name=c1]"), P("/configure/port[port-id=1/1/1]")]
+            store.reads = 0
+            assert driver.read(paths) == dict.fromkeys(paths)
+        finally:
+            driver.close()
+    assert store.reads == 3
+
+
 def test_nested_requested_paths_are_cut_out_of_their_ancestor() -> None:
     store = CountingStore("r1", None)
     tree = Tree()
