@@ -109,11 +109,24 @@ class ObjectStatus:
     def to_dict(self) -> dict[str, Any]:
         # every field present, empty or not: the operator's merge patch turns empty ones into
         # deletions (nwi.operator.kubeapi.without_empty), which an omitted key would not be
+        return self._fields({"conditions": [c.to_dict() for c in self.conditions]})
+
+    def to_stored(self) -> dict[str, Any]:
+        """:meth:`to_dict` for the CLI's state file: conditions that :func:`derive_status` made are
+        kept as their transition times alone (``since``), since the rest follows from phase,
+        reason, message and generation; :meth:`from_dict` rebuilds them. A third of the bytes."""
+        since = [c.last_transition_time for c in self.conditions]
+        if len(since) == len(_CONDITION_TYPES) and self.conditions == _conditions(
+                _wanted(self.phase, self.reason), self.message, tuple(since), self.observed_generation):
+            return self._fields({"since": since})
+        return self.to_dict()
+
+    def _fields(self, conditions: dict[str, Any]) -> dict[str, Any]:
         d: dict[str, Any] = {
             "phase": str(self.phase),
             "reason": self.reason,
             "message": self.message,
-            "conditions": [c.to_dict() for c in self.conditions],
+            **conditions,
             "waitingOn": list(self.waiting_on),
             "device": self.device,
         }
@@ -144,6 +157,10 @@ class ObjectStatus:
             phase = Phase(d.get("phase", "Pending"))
         except ValueError:
             phase = Phase.PENDING
+        since = d.get("since")
+        if isinstance(since, list) and len(since) == len(_CONDITION_TYPES) and not conds:  # see to_stored()
+            conds = _conditions(_wanted(phase, d.get("reason", "")), d.get("message", ""), tuple(since),
+                                d.get("observedGeneration"))
         return cls(
             phase=phase,
             reason=d.get("reason", ""),
@@ -183,6 +200,26 @@ def _same_outcome(outcome: Outcome, prev: ObjectStatus, generation: int | None, 
     )
 
 
+_CONDITION_TYPES = ("Ready", "DependenciesReady", "Applied", "InSync")
+
+
+@functools.lru_cache(maxsize=256)
+def _wanted(phase: Phase, reason: str) -> tuple[tuple[str, bool, str], ...]:
+    """Each condition's type, truth and reason for an outcome's phase and reason."""
+    ready = phase == Phase.READY
+    deps_ok = reason not in _WAITING_REASONS and phase != Phase.WAITING
+    if phase == Phase.DRIFTED:
+        in_sync, sync_reason = False, reason
+    elif ready:
+        in_sync, sync_reason = True, Reason.IN_SYNC
+    else:
+        in_sync, sync_reason = False, reason
+    applied = ready or phase == Phase.DRIFTED
+    return tuple(zip(_CONDITION_TYPES, (ready, deps_ok, applied, in_sync), (
+        str(reason), str(Reason.IN_SYNC if deps_ok else reason), str(Reason.APPLIED if applied else reason),
+        str(sync_reason)), strict=True))
+
+
 @functools.lru_cache(maxsize=4096)
 def _conditions(
     wanted: tuple[tuple[str, bool, str], ...], message: str, since: tuple[str, ...], generation: int | None
@@ -205,22 +242,8 @@ def derive_status(
     if previous is not None and _same_outcome(outcome, previous, generation, device):
         return previous
     prev = previous or ObjectStatus()
-    ready = outcome.phase == Phase.READY
-    deps_ok = outcome.reason not in _WAITING_REASONS and outcome.phase not in (Phase.WAITING,)
     applied_hash = outcome.applied_hash if outcome.applied_hash is not None else prev.applied_hash
-    if outcome.phase == Phase.DRIFTED:
-        in_sync, sync_reason = False, outcome.reason
-    elif ready:
-        in_sync, sync_reason = True, Reason.IN_SYNC
-    else:
-        in_sync, sync_reason = False, outcome.reason
-    applied = ready or outcome.phase == Phase.DRIFTED
-    wanted = [
-        ("Ready", ready, outcome.reason),
-        ("DependenciesReady", deps_ok, Reason.IN_SYNC if deps_ok else outcome.reason),
-        ("Applied", applied, Reason.APPLIED if applied else outcome.reason),
-        ("InSync", in_sync, sync_reason),
-    ]
+    wanted = _wanted(outcome.phase, outcome.reason)
     stamp = now()
     before = {c.type: c for c in prev.conditions}
     since = []
@@ -231,7 +254,7 @@ def derive_status(
         phase=outcome.phase,
         reason=str(outcome.reason),
         message=outcome.message,
-        conditions=_conditions(tuple(wanted), outcome.message, tuple(since), generation),
+        conditions=_conditions(wanted, outcome.message, tuple(since), generation),
         observed_generation=generation,
         applied_hash=applied_hash,
         waiting_on=list(outcome.waiting_on),

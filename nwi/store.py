@@ -141,7 +141,7 @@ class Store:
         gone = [(str(key),) for key, stored in rows if stored is None]
         written = [
             (str(key), key.kind, key.namespace, key.name, stored.obj.manifest_json(), stored.desired_hash,
-             stored.generation, jsontext.dumps(stored.status.to_dict()), stored.created, stored.seq)
+             stored.generation, jsontext.dumps(stored.status.to_stored()), stored.created, stored.seq)
             for key, stored in rows if stored is not None
         ]
         with self._db:
