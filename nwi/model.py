@@ -143,6 +143,16 @@ class ConfigObject:
     def properties(self) -> dict[str, Any]:
         return dict(self.spec.properties or {})
 
+    def at_generation(self, generation: int) -> ConfigObject:
+        """This object at ``generation``. A copy of the instance's dict rather than
+        ``dataclasses.replace``, which re-runs the frozen ``__init__`` (a tenth of a 10k apply's
+        set-up); values cached on the instance (``device_path``) come along."""
+        if self.generation == generation:
+            return self
+        copied = object.__new__(ConfigObject)
+        copied.__dict__.update(self.__dict__, generation=generation)
+        return copied
+
     @cached
     def device_path(self) -> GnmiPath:
         """The path on the device: the kind's root prepended where the path omits it."""

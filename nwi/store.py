@@ -10,7 +10,6 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +104,9 @@ class Store:
         """``obj`` with its generation: +1 whenever its desired state changed (like metadata.generation)."""
         stored = self._cache.get(obj.key)
         if stored is None:
-            return replace(obj, generation=1)
+            return obj.at_generation(1)
         gen = stored.generation
-        return replace(obj, generation=gen if stored.desired_hash == obj.desired_hash else gen + 1)
+        return obj.at_generation(gen if stored.desired_hash == obj.desired_hash else gen + 1)
 
     # StatusSink
     def previous(self, key: ObjectKey) -> ObjectStatus | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -295,3 +296,6 @@ def test_manifest_json_is_the_manifest() -> None:
         assert json.loads(obj.manifest_json()) == obj.manifest()
         again = build_object(json.loads(obj.manifest_json()), Source("test"))
         assert again == obj
+        # the store's copy at a generation is the object dataclasses.replace would make
+        assert obj.at_generation(7) == dataclasses.replace(obj, generation=7) != obj
+        assert obj.at_generation(7).device_path == obj.device_path and obj.generation is None
