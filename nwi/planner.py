@@ -175,15 +175,23 @@ def simulate_waves(
 
     ``read`` holds, per device, the current subtree at every path the objects use.
     """
-    scratch = {device: Tree.of_subtrees(subtrees) for device, subtrees in read.items()}
-    out: list[list[DeviceBatch]] = []
-    for wave in waves:
-        by_device: dict[str, list[ConfigObject]] = {}
+    waves = list(waves)
+    # device by device, all its waves in turn: one device's scratch tree stays in the CPU's caches
+    # while it is worked on (wave by wave, every wave touched every tree: 100k objects paid for it)
+    per_device: dict[str, list[list[ConfigObject]]] = {}
+    for n, wave in enumerate(waves):
         for obj in wave:
-            by_device.setdefault(device_of[obj.key], []).append(obj)
-        batches = []
-        for device, objs in sorted(by_device.items()):
-            t = scratch.setdefault(device, Tree())
+            device = device_of[obj.key]
+            lists = per_device.get(device)
+            if lists is None:
+                lists = per_device[device] = [[] for _ in waves]
+            lists[n].append(obj)
+    out: list[list[DeviceBatch]] = [[] for _ in waves]
+    for device, lists in sorted(per_device.items()):
+        t = Tree.of_subtrees(read[device]) if device in read else Tree()
+        for n, objs in enumerate(lists):
+            if not objs:
+                continue
             # every object of the batch sees the tree as it was before the batch (plans first, then changes)
             batch = plan_batch(objs, device, t.get, removal)
             for p in batch.objects:
@@ -192,6 +200,5 @@ def simulate_waves(
                         apply_change(t, p.change)
                     except TreeError as exc:
                         p.error = str(exc)
-            batches.append(batch)
-        out.append(batches)
+            out[n].append(batch)
     return out
