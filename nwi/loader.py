@@ -239,16 +239,22 @@ class _Loader(_SafeLoader):
                 raise _bad_value(node) from None
         if depth >= _DIRECT_DEPTH:
             raise _NotPlain
+        # strings, most of a document, are taken inline: a call per scalar was a fifth of the loading
         if type(node) is yaml.MappingNode and tag == _MAP:
             out = {}
             for key_node, value_node in node.value:
                 # scalar keys only: merge keys ("<<"), "=" and unhashable keys are PyYAML's to handle
                 if type(key_node) is not yaml.ScalarNode:
                     raise _NotPlain
-                out[self.construct_direct(key_node)] = self.construct_direct(value_node, depth + 1)
+                key = key_node.value if key_node.tag == _STR else self.construct_direct(key_node)
+                if type(value_node) is yaml.ScalarNode and value_node.tag == _STR:
+                    out[key] = value_node.value
+                else:
+                    out[key] = self.construct_direct(value_node, depth + 1)
             return out
         if type(node) is yaml.SequenceNode and tag == _SEQ:
-            return [self.construct_direct(item, depth + 1) for item in node.value]
+            return [item.value if type(item) is yaml.ScalarNode and item.tag == _STR
+                    else self.construct_direct(item, depth + 1) for item in node.value]
         raise _NotPlain
 
 
