@@ -198,6 +198,10 @@ class _Loader(_SafeLoader):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self._plain_tags: dict[str, str] = {}
+        # the composer calls these two hooks for every node; without path resolvers (the safe schema
+        # has none) they do nothing, and C callables that do nothing cost a third of a Python method
+        self.descend_resolver = {}.get  # type: ignore[method-assign,assignment]
+        self.ascend_resolver = tuple  # type: ignore[method-assign,assignment]
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> Any:
         # without path resolvers (the safe schema has none) a tag depends on the text alone, and

@@ -197,6 +197,13 @@ def _ours(text: str) -> str:
         return f"error: {exc}"
 
 
+def test_the_loader_has_no_path_resolvers() -> None:
+    # the loader replaces PyYAML's per-node resolver hooks with no-ops, right only without them
+    from nwi.loader import _Loader
+
+    assert not _Loader.yaml_path_resolvers
+
+
 @pytest.mark.parametrize("text", _TRICKY_YAML)
 def test_yaml_is_read_as_pyyaml_safe_load_reads_it(text: str) -> None:
     assert _ours(text) == _reference(text)
