@@ -19,7 +19,7 @@ from nwi.engine import DriverPool, Engine, RunReport
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory
 from nwi.loader import InputError, InputSet, InvalidInput, load_paths
-from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject
+from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject, Source
 from nwi.parsecache import ParseCache
 from nwi.planner import DeviceBatch, simulate_waves
 from nwi.status import Outcome, Phase
@@ -54,14 +54,14 @@ def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = Fa
 def _check_inputs(inputs: InputSet, opts: Options) -> None:
     """Raise :class:`InvalidInput` for what only the whole set shows: duplicates, cycles, devices."""
     errors = list(inputs.errors)
-    seen: dict[ObjectKey, str] = {}
+    seen: dict[ObjectKey, Source] = {}
     everything: list[ConfigObject | DeviceObject | SecretObject] = [*inputs.configs, *inputs.devices, *inputs.secrets]
     for obj in everything:
         if obj.key in seen:
             errors.append(InputError(str(obj.source), f"{obj.key.kind} {obj.key.namespace}/{obj.key.name}",
                                      "metadata.name", f"duplicate object: also defined in {seen[obj.key]}"))
         else:
-            seen[obj.key] = str(obj.source)
+            seen[obj.key] = obj.source
     graph = DependencyGraph.build(inputs.configs, external=())
     by_key = {o.key: o for o in inputs.configs}
     for key, cycle in sorted(graph.cycles.items()):
