@@ -29,8 +29,12 @@ def dumps(value: Any, sort_keys: bool = False) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    """The value of JSON ``text`` (raises ``ValueError`` on malformed text, as ``json.loads`` does)."""
-    return orjson.loads(text)
+    """The value of JSON ``text`` (raises ``ValueError`` on malformed text).
+
+    The standard library's parser: orjson reads an integer beyond 64 bits as a float, and a
+    stored manifest read back must be the intent as written, to the last digit.
+    """
+    return json.loads(text)
 
 
 def _text_keys(value: Any) -> Any:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nwi import jsontext
 from nwi.loader import InvalidInput, build_object, load_paths, parse_depends_on
 from nwi.model import ConfigObject, ObjectKey, Source
 from tests.conftest import SAMPLES
@@ -291,7 +292,7 @@ def test_manifest_json_is_the_manifest() -> None:
              "nwi.enc.nokia.com/depends_on": '[{"kind": "SROSConfig", "name": "plain"}]'}},
          "spec": {"switchID": "pe1", "path": "/service/vpls[service-name=v]", "operation": "replace",
                   "driftPolicy": "report",
-                  "properties": {"description": "naïve \"quoted\" ✓", "mtu": 9.5e3, "big": 2**70, "none": None,
+                  "properties": {"description": "naïve \"quoted\" ✓", "mtu": 9.5e3, "big": 2**70 + 1, "none": None,
                                  "flag": False, "list": [{"sap-id": "1/1/1:10", "x": None}], "empty": {}}}},
         {"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "SROSConfig",
          "metadata": {"name": "gone", "namespace": "ns"},
@@ -303,6 +304,8 @@ def test_manifest_json_is_the_manifest() -> None:
         assert json.loads(obj.manifest_json()) == obj.manifest()
         again = build_object(json.loads(obj.manifest_json()), Source("test"))
         assert again == obj
+        # as the store reads it back: 2**70 + 1 must stay an integer, to the last digit
+        assert build_object(jsontext.loads(obj.manifest_json()), Source("test")) == obj
         # the store's copy at a generation is the object dataclasses.replace would make
         assert obj.at_generation(7) == dataclasses.replace(obj, generation=7) != obj
         assert obj.at_generation(7).device_path == obj.device_path and obj.generation is None
