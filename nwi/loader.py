@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 import pydantic
@@ -367,7 +368,9 @@ def build_object(
     namespace = meta.get("namespace") or default_namespace
     if not isinstance(namespace, str):
         raise InvalidInput([InputError(src, kind, "metadata.namespace", "must be a string")])
-    key = ObjectKey(kind, namespace, meta["name"])
+    # interned: every key of a large set shares its kind and namespace strings, and a dependency's
+    # name is the very string of the object it names, so hashing and comparing keys touches less memory
+    key = ObjectKey(intern(kind), intern(namespace), intern(meta["name"]))
     label = f"{kind} {namespace}/{meta['name']}"
 
     if api_version == "v1" and kind in SKIPPED_CORE_KINDS:
@@ -486,7 +489,7 @@ def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERS
         namespace = ref.get("namespace", own.namespace)
         if not isinstance(namespace, str) or not namespace:
             raise DependsOnError(f"{where}.namespace", "must be a non-empty string")
-        dep = ObjectKey(ref["kind"], namespace, ref["name"])
+        dep = ObjectKey(intern(ref["kind"]), intern(namespace), intern(ref["name"]))
         if dep == own:
             raise DependsOnError(where, "an object cannot depend on itself")
         if dep not in refs:

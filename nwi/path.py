@@ -10,6 +10,7 @@ canonical string and ``parse(render(p)) == p`` for every path.
 from __future__ import annotations
 
 import re
+from sys import intern
 from typing import NamedTuple
 
 _ORIGIN = re.compile(r"^([A-Za-z0-9_.-]+):/")
@@ -107,12 +108,12 @@ def _parse_plain(text: str) -> GnmiPath | None:
     for name, key_text in _PLAIN_ELEMS.findall(body):
         covered += 1 + len(name) + len(key_text)
         if not key_text:
-            elems.append(PathElem(name))
+            elems.append(PathElem(intern(name)))  # interned: a few names recur in every path of a set
             continue
-        keys = tuple(_PLAIN_KEYS.findall(key_text))
+        keys = tuple((intern(k), v) for k, v in _PLAIN_KEYS.findall(key_text))
         if len(keys) > 1 and len({k for k, _ in keys}) != len(keys):
             return None  # a key given twice: the full parser says where
-        elems.append(PathElem(name, keys))
+        elems.append(PathElem(intern(name), keys))
     # findall skips what does not match: the elements must cover the text end to end
     if covered != len(body) or not elems:
         return None
