@@ -465,8 +465,8 @@ def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERS
     """Parse the depends_on annotation: a JSON list of {apiVersion?, kind, name, namespace?}."""
     if isinstance(value, str):
         try:
-            value = jsontext.loads(value)
-        except json.JSONDecodeError as exc:  # orjson's error is one
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
             raise DependsOnError("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(value, list):
         raise DependsOnError("", "must be a JSON list of references like [{\"kind\": ..., \"name\": ...}]")
