@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
@@ -153,13 +153,8 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _DEFAULT_TAGS = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
-#: implicit scalar tags the direct construction handles, with PyYAML's own constructors for them
-_SCALARS: dict[str, Callable[[Any, yaml.ScalarNode], Any]] = {
-    "tag:yaml.org,2002:int": yaml.constructor.SafeConstructor.construct_yaml_int,
-    "tag:yaml.org,2002:float": lambda loader, node: loader.construct_finite_float(node),
-    "tag:yaml.org,2002:bool": yaml.constructor.SafeConstructor.construct_yaml_bool,
-    "tag:yaml.org,2002:null": yaml.constructor.SafeConstructor.construct_yaml_null,
-}
+#: implicit scalar tags the direct construction handles, each with the loader's own constructor for it
+_DIRECT_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
 #: how deep the direct (recursive) construction goes; deeper documents take PyYAML's constructor, which
 #: builds them without recursing, so they load or fail exactly as before whatever Python's recursion limit
 _DIRECT_DEPTH = 64
@@ -235,11 +230,10 @@ class _Loader(_SafeLoader):
         if type(node) is yaml.ScalarNode:
             if tag == _STR:
                 return node.value
-            build = _SCALARS.get(tag)
-            if build is None:
+            if tag not in _DIRECT_SCALARS:
                 raise _NotPlain
             try:
-                return build(self, node)
+                return self.yaml_constructors[tag](self, node)
             except _BAD_VALUE:
                 raise _bad_value(node) from None
         if depth >= _DIRECT_DEPTH:
