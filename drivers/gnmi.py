@@ -145,15 +145,15 @@ class _Client(gNMIclient):
         stub = getattr(self, self._STUB, None)
         if stub is None:
             raise RuntimeError("this pygnmi version keeps its gNMI stub elsewhere; nwi cannot set deadlines")
-        if isinstance(stub, _DeadlineStub):
-            self.last_capabilities = super().capabilities()
-            return self.last_capabilities
-        connecting = _DeadlineStub(stub, self._connect_timeout)  # the first request opens the connection
-        setattr(self, self._STUB, connecting)
+        connecting = None
+        if not isinstance(stub, _DeadlineStub):
+            connecting = _DeadlineStub(stub, self._connect_timeout)  # the first request opens the connection
+            setattr(self, self._STUB, connecting)
         try:
             self.last_capabilities = super().capabilities()
         finally:
-            connecting.timeout = self._rpc_timeout
+            if connecting is not None:
+                connecting.timeout = self._rpc_timeout
         return self.last_capabilities
 
 
