@@ -288,7 +288,7 @@ class Engine:
                     if device not in busy:
                         batch = pending.pop(device)
                         busy.add(device)
-                        for obj in batch if self.progress else ():
+                        for obj in batch:
                             self._record_transient(obj, device_of, in_flight)
                         futures[executor.submit(batch_fn, device, batch)] = (device, batch)
 
