@@ -6,7 +6,6 @@ documents hold references to Secrets, and Secrets are not stored).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -152,7 +151,7 @@ class Store:
     def devices(self) -> list[DeviceObject]:
         out = []
         for (manifest,) in self._db.execute("SELECT manifest FROM devices"):
-            dev = build_object(json.loads(manifest), Source("<state>"))
+            dev = build_object(jsontext.loads(manifest), Source("<state>"))
             assert isinstance(dev, DeviceObject)
             out.append(dev)
         return out
@@ -167,7 +166,7 @@ class Store:
                     "metadata": {"name": d.key.name, "namespace": d.key.namespace},
                     "spec": d.spec.model_dump(by_alias=True, exclude_none=True),
                 }
-                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (str(d.key), json.dumps(manifest)))
+                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (str(d.key), jsontext.dumps(manifest)))
 
     def close(self) -> None:
         self.flush()
