@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from nwi.drivers.base import ConnectionParams, Transaction
 from nwi.drivers.gnmi import GnmiDriver
 from nwi.drivers.virtual import DeviceStore
@@ -9,6 +12,18 @@ from nwi.mockgnmi import running
 from nwi.mockgnmi.target import Target
 from nwi.path import parse_path as P
 from nwi.tree import Tree
+
+
+@contextlib.contextmanager
+def connected(store: DeviceStore) -> Iterator[GnmiDriver]:
+    """A connected gNMI driver for a mock server serving ``store`` as target r1."""
+    with running([Target("r1", store, port=0)]) as srv:
+        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
+        driver.connect()
+        try:
+            yield driver
+        finally:
+            driver.close()
 
 
 class CountingStore(DeviceStore):
@@ -23,27 +38,22 @@ class CountingStore(DeviceStore):
 
 def test_missing_paths_are_read_through_their_parent_not_one_by_one() -> None:
     store = CountingStore("r1", None)
-    with running([Target("r1", store, port=0)]) as srv:
-        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
-        driver.connect()
-        try:
-            paths = [P(f"/interfaces/interface[name=eth{i}]/config") for i in range(40)]
-            paths += [P(f"/service/vpls[service-name=v{i}]") for i in range(40)]
-            store.reads = 0
-            assert driver.read(paths) == dict.fromkeys(paths)
-            empty_reads = store.reads
+    with connected(store) as driver:
+        paths = [P(f"/interfaces/interface[name=eth{i}]/config") for i in range(40)]
+        paths += [P(f"/service/vpls[service-name=v{i}]") for i in range(40)]
+        store.reads = 0
+        assert driver.read(paths) == dict.fromkeys(paths)
+        empty_reads = store.reads
 
-            store.commit(Transaction("r1", []))
-            tree = store.snapshot()
-            for i in range(0, 40, 2):
-                tree.update(P(f"/interfaces/interface[name=eth{i}]/config"), {"mtu": 1500 + i})
-            tree.update(P("/service/vpls[service-name=v7]"), {"service-id": 7})
-            store.save(tree)
-            store.reads = 0
-            got = driver.read(paths)
-            mixed_reads = store.reads
-        finally:
-            driver.close()
+        store.commit(Transaction("r1", []))
+        tree = store.snapshot()
+        for i in range(0, 40, 2):
+            tree.update(P(f"/interfaces/interface[name=eth{i}]/config"), {"mtu": 1500 + i})
+        tree.update(P("/service/vpls[service-name=v7]"), {"service-id": 7})
+        store.save(tree)
+        store.reads = 0
+        got = driver.read(paths)
+        mixed_reads = store.reads
     assert empty_reads <= 4, empty_reads  # not 80: one Get per level climbed, not one per path
     assert mixed_reads <= 4, mixed_reads
     for i in range(40):
@@ -57,15 +67,10 @@ def test_a_path_that_is_also_a_parent_is_not_asked_for_twice() -> None:
     # /configure is asked for as the parent of /configure/service and is itself the parent of
     # the port: on an empty device, three Gets (the batch, its parents, /configure), not four
     store = CountingStore("r1", None)
-    with running([Target("r1", store, port=0)]) as srv:
-        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
-        driver.connect()
-        try:
-            paths = [P("/configure/service/customer[customer-name=c1]"), P("/configure/port[port-id=1/1/1]")]
-            store.reads = 0
-            assert driver.read(paths) == dict.fromkeys(paths)
-        finally:
-            driver.close()
+    with connected(store) as driver:
+        paths = [P("/configure/service/customer[customer-name=c1]"), P("/configure/port[port-id=1/1/1]")]
+        store.reads = 0
+        assert driver.read(paths) == dict.fromkeys(paths)
     assert store.reads == 3
 
 
@@ -75,17 +80,12 @@ def test_nested_requested_paths_are_cut_out_of_their_ancestor() -> None:
     tree.update(P("/service/vpls[service-name=v1]"), {"service-id": 1, "sap": [{"sap-id": "1/1/1:10", "x": 1}]})
     tree.update(P("/interfaces"), {"interface": [{"name": "eth0", "mtu": 1500}]})
     store.save(tree)
-    with running([Target("r1", store, port=0)]) as srv:
-        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
-        driver.connect()
-        try:
-            paths = [P("/service/vpls[service-name=v1]"), P("/service/vpls[service-name=v1]/sap[sap-id=1/1/1:10]"),
-                     P("/service/vpls[service-name=v1]/service-id"), P("/service/vpls[service-name=v1]/nothing"),
-                     P("/interfaces/interface"), P("/interfaces/interface[name=eth0]")]
-            store.reads = 0
-            got = driver.read(paths)
-        finally:
-            driver.close()
+    with connected(store) as driver:
+        paths = [P("/service/vpls[service-name=v1]"), P("/service/vpls[service-name=v1]/sap[sap-id=1/1/1:10]"),
+                 P("/service/vpls[service-name=v1]/service-id"), P("/service/vpls[service-name=v1]/nothing"),
+                 P("/interfaces/interface"), P("/interfaces/interface[name=eth0]")]
+        store.reads = 0
+        got = driver.read(paths)
     assert store.reads == 1
     assert got == {
         paths[0]: {"service-name": "v1", "service-id": 1, "sap": [{"sap-id": "1/1/1:10", "x": 1}]},
