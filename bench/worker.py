@@ -75,8 +75,7 @@ def plan(objects: int, devices: int) -> dict[str, Any]:
     with gc_paused():  # as Session.plan does
         graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
         built = time.perf_counter()
-        by_key = {o.key: o for o in configs}
-        waves = [[by_key[k] for k in wave] for wave in graph.waves()]
+        waves = graph.object_waves()
         device_of = {o.key: o.spec.switch_id for o in configs}
         batches = simulate_waves(waves, device_of, {})
     done = time.perf_counter()

@@ -45,13 +45,18 @@ class DependencyGraph:
     _adjacent: list[list[int]] = field(default_factory=list, repr=False, compare=False)
     #: every id, dependencies before dependents (Tarjan's emission order)
     _order: list[int] = field(default_factory=list, repr=False, compare=False)
+    #: the objects by id, when built from objects (:meth:`object_waves`)
+    _objects: list[ConfigObject] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(
         cls, objects: Iterable[ConfigObject], external: Iterable[ObjectKey] = (), failed: Iterable[ObjectKey] = ()
     ) -> DependencyGraph:
+        objects = list(objects)
         # depends_on is a tuple already: no second dict as from_edges would make
         g = cls({o.key: o.depends_on for o in objects}, frozenset(external), failed=frozenset(failed))
+        if len(g.deps) == len(objects):  # with duplicate keys, ids and objects would not line up
+            g._objects = objects
         g._analyse()
         return g
 
@@ -150,15 +155,26 @@ class DependencyGraph:
         rounds in which a :class:`graphlib.TopologicalSorter` would hand it
         out if each round's objects were all marked done together.
         """
+        nodes = self._nodes
+        return [[nodes[i] for i in wave] for wave in self._wave_ids(reverse)]
+
+    def object_waves(self, reverse: bool = False) -> list[list[ConfigObject]]:
+        """:meth:`waves` as the objects themselves (a graph made by :meth:`build`), with no lookup by key."""
+        if len(self._objects) != len(self._nodes):
+            raise ValueError("object_waves needs a graph built from objects with distinct keys")
+        objects = self._objects
+        return [[objects[i] for i in wave] for wave in self._wave_ids(reverse)]
+
+    def _wave_ids(self, reverse: bool) -> list[list[int]]:
         stuck = self._stuck()
         ok = [k not in stuck for k in self._nodes] if stuck else [True] * len(self._nodes)
         level = _levels(self._adjacent, self._order, ok, reverse)
-        out: list[list[ObjectKey]] = []
-        for key, lv, runnable in zip(self._nodes, level, ok, strict=True):
+        out: list[list[int]] = []
+        for i, (lv, runnable) in enumerate(zip(level, ok, strict=True)):
             if runnable:
                 while len(out) <= lv:
                     out.append([])
-                out[lv].append(key)
+                out[lv].append(i)
         return out
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from nwi.path import GnmiPath
+from nwi.path import GnmiPath, plain_elem
 
 GROUP = "nwi.enc.nokia.com"
 VERSION = "v1alpha2"
@@ -53,6 +53,13 @@ class ConfigKind:
         except ValueError:
             return properties  # invalid input is reported by validation, not here
         return result
+
+    def device_path(self, path: GnmiPath) -> GnmiPath:
+        """``path`` as the device knows it: this kind's root prepended where the path omits it."""
+        root = self.path_root
+        if not root or (path.elems and path.elems[0].name.split(":")[-1] == root):
+            return path
+        return GnmiPath((plain_elem(root), *path.elems), path.origin)
 
     @property
     def singular(self) -> str:

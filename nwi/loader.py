@@ -438,6 +438,7 @@ def _build_config(
         api_version=api_version,
         spec=spec,
         path=path,
+        device_path=CONFIG_KINDS[key.kind].device_path(path),
         depends_on=depends_on,
         generation=generation if isinstance(generation, int) else None,
         source=source,

@@ -13,9 +13,9 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from nwi import jsontext
-from nwi.kinds import API_VERSION, CONFIG_KINDS, DriverName
+from nwi.kinds import API_VERSION, DriverName
 from nwi.lazy import cached
-from nwi.path import GnmiPath, PathElem
+from nwi.path import GnmiPath
 
 Operation = Literal["merge", "replace", "delete"]
 
@@ -134,6 +134,8 @@ class ConfigObject:
     api_version: str
     spec: ConfigSpec
     path: GnmiPath
+    #: ``path`` on the device (``ConfigKind.device_path``), resolved once when the object is built
+    device_path: GnmiPath
     depends_on: tuple[ObjectKey, ...] = ()
     generation: int | None = None
     source: Source = field(default_factory=Source)
@@ -146,20 +148,12 @@ class ConfigObject:
     def at_generation(self, generation: int) -> ConfigObject:
         """This object at ``generation``. A copy of the instance's dict rather than
         ``dataclasses.replace``, which re-runs the frozen ``__init__`` (a tenth of a 10k apply's
-        set-up); values cached on the instance (``device_path``) come along."""
+        set-up)."""
         if self.generation == generation:
             return self
         copied = object.__new__(ConfigObject)
         copied.__dict__.update(self.__dict__, generation=generation)
         return copied
-
-    @cached
-    def device_path(self) -> GnmiPath:
-        """The path on the device: the kind's root prepended where the path omits it."""
-        root = CONFIG_KINDS[self.key.kind].path_root
-        if not root or (self.path.elems and self.path.elems[0].name.split(":")[-1] == root):
-            return self.path
-        return GnmiPath((PathElem(root), *self.path.elems), self.path.origin)
 
     @property
     def desired_hash(self) -> str:

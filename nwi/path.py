@@ -82,6 +82,21 @@ class GnmiPath(NamedTuple):
         return self.origin == other.origin and other.elems[:n] == self.elems
 
 
+_SHARED_ELEMS: dict[str, PathElem] = {}
+_MAX_SHARED_ELEMS = 4096  # key-less names come from the schema, a few dozen; the bound is for odd inputs
+
+
+def plain_elem(name: str) -> PathElem:
+    """The element ``name`` without keys, one shared instance per name: a few names recur in every
+    path of a large set, and paths are kept for every object."""
+    elem = _SHARED_ELEMS.get(name)
+    if elem is None:
+        elem = PathElem(intern(name))
+        if len(_SHARED_ELEMS) < _MAX_SHARED_ELEMS:
+            _SHARED_ELEMS[name] = elem
+    return elem
+
+
 def _escape(text: str, specials: frozenset[str]) -> str:
     return "".join("\\" + c if c in specials else c for c in text)
 
@@ -108,7 +123,7 @@ def _parse_plain(text: str) -> GnmiPath | None:
     for name, key_text in _PLAIN_ELEMS.findall(body):
         covered += 1 + len(name) + len(key_text)
         if not key_text:
-            elems.append(PathElem(intern(name)))  # interned: a few names recur in every path of a set
+            elems.append(plain_elem(name))
             continue
         keys = tuple((intern(k), v) for k, v in _PLAIN_KEYS.findall(key_text))
         if len(keys) > 1 and len({k for k, _ in keys}) != len(keys):

@@ -223,6 +223,4 @@ class Session:
         external = self._ready_elsewhere(objects)
         with gc_paused():  # only the computation: drivers, connections and the store keep their usual GC
             graph = DependencyGraph.build(objects, external)
-            by_key = {o.key: o for o in objects}
-            waves = [[by_key[k] for k in wave] for wave in graph.waves()]
-            return graph, simulate_waves(waves, device_of, reads), unreachable
+            return graph, simulate_waves(graph.object_waves(), device_of, reads), unreachable

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.model import ObjectKey
+from tests.unit.engine_kit import obj
 
 
 def K(name: str) -> ObjectKey:
@@ -82,6 +84,19 @@ def test_levels_leave_out_what_cannot_run_and_do_not_wait_for_it() -> None:
     g = DependencyGraph.from_edges(edges, external=[K("old")], failed=[K("stuck")])
     assert g.waves() == [[K("a"), K("ext")], [K("b")]]
     assert g.waves(reverse=True) == [[K("b"), K("ext")], [K("a")]]
+
+
+def test_object_waves_are_the_waves_as_objects() -> None:
+    objects = [obj("c", "r1", "/c", deps=["b"]), obj("b", "r1", "/b", deps=["a"]), obj("a", "r1", "/a"),
+               obj("x", "r1", "/x", deps=["a"])]
+    g = DependencyGraph.build(objects)
+    for reverse in (False, True):
+        assert [[o.key for o in w] for w in g.object_waves(reverse)] == g.waves(reverse)
+    assert g.object_waves()[0][0] is objects[2]
+    with pytest.raises(ValueError, match="built from objects"):
+        DependencyGraph.from_edges({K("a"): ()}).object_waves()
+    with pytest.raises(ValueError, match="distinct keys"):  # a duplicate: ids and objects would not line up
+        DependencyGraph.build([objects[2], objects[2]]).object_waves()
 
 
 def test_empty_graph_has_no_waves() -> None:
