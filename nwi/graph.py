@@ -88,14 +88,12 @@ class DependencyGraph:
             adjacent.append(inside)
             if gone:
                 self.missing[key] = tuple(gone)
-        order = self._order
-        for component in _components(adjacent):
-            order.extend(component)
-            if len(component) > 1 or component[0] in adjacent[component[0]]:
-                members = sorted(nodes[i] for i in component)
-                cycle = _spell_cycle(self.deps, set(members))
-                for member in members:
-                    self.cycles[member] = cycle
+        self._order, cyclic = _components(adjacent)
+        for component in cyclic:
+            members = sorted(nodes[i] for i in component)
+            cycle = _spell_cycle(self.deps, set(members))
+            for member in members:
+                self.cycles[member] = cycle
         # everything depending (transitively) on a cycle or a missing object is blocked behind it
         roots = set(self.cycles) | set(self.missing) | self.failed
         behind = self._reachable_dependents(roots) - roots if roots else set()
@@ -205,17 +203,21 @@ def _levels(adjacent: Sequence[Sequence[int]], order: Sequence[int], ok: Sequenc
     return level
 
 
-def _components(adjacent: Sequence[Sequence[int]]) -> list[list[int]]:
+def _components(adjacent: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]]]:
     """Tarjan's strongly connected components on integer ids, iterative (no recursion limit).
 
-    A component comes out after every component it has an edge to.
+    Returns every id in the order the components come out (a component after
+    every component it has an edge to), and the components that are cycles:
+    more than one member, or one with an edge to itself. The components of one
+    (nearly all of them) are not made into lists of their own.
     """
     n = len(adjacent)
     index = [-1] * n
     low = [0] * n
     on_stack = [False] * n
     stack: list[int] = []
-    result: list[list[int]] = []
+    order: list[int] = []
+    cyclic: list[list[int]] = []
     counter = 0
     for start in range(n):
         if index[start] >= 0:
@@ -233,6 +235,9 @@ def _components(adjacent: Sequence[Sequence[int]]) -> list[list[int]]:
                 if index[nxt] < 0:
                     index[nxt] = low[nxt] = counter
                     counter += 1
+                    if not adjacent[nxt]:  # no dependencies: a component of one, done at once
+                        order.append(nxt)
+                        continue
                     stack.append(nxt)
                     on_stack[nxt] = True
                     work.append((nxt, reversed(adjacent[nxt])))
@@ -249,15 +254,18 @@ def _components(adjacent: Sequence[Sequence[int]]) -> list[list[int]]:
                     member = stack.pop()
                     on_stack[member] = False
                     if member == node:  # the common case: a component of one
-                        result.append([node])
+                        order.append(node)
+                        if node in adjacent[node]:
+                            cyclic.append([node])
                         continue
                     component = [member]
                     while member != node:
                         member = stack.pop()
                         on_stack[member] = False
                         component.append(member)
-                    result.append(component)
-    return result
+                    order.extend(component)
+                    cyclic.append(component)
+    return order, cyclic
 
 
 def _spell_cycle(edges: Mapping[ObjectKey, Iterable[ObjectKey]], members: set[ObjectKey]) -> tuple[ObjectKey, ...]:
