@@ -9,6 +9,7 @@ canonical string and ``parse(render(p)) == p`` for every path.
 
 from __future__ import annotations
 
+import functools
 import re
 from sys import intern
 from typing import NamedTuple
@@ -82,19 +83,26 @@ class GnmiPath(NamedTuple):
         return self.origin == other.origin and other.elems[:n] == self.elems
 
 
-_SHARED_ELEMS: dict[str, PathElem] = {}
-_MAX_SHARED_ELEMS = 4096  # key-less names come from the schema, a few dozen; the bound is for odd inputs
-
-
 def plain_elem(name: str) -> PathElem:
-    """The element ``name`` without keys, one shared instance per name: a few names recur in every
-    path of a large set, and paths are kept for every object."""
-    elem = _SHARED_ELEMS.get(name)
-    if elem is None:
-        elem = PathElem(intern(name))
-        if len(_SHARED_ELEMS) < _MAX_SHARED_ELEMS:
-            _SHARED_ELEMS[name] = elem
+    """The element ``name`` without keys, shared like every element :func:`parse_path` makes."""
+    elem = _plain_elem(name, "")
+    assert elem is not None  # no keys, none given twice
     return elem
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _plain_elem(name: str, key_text: str) -> PathElem | None:
+    """One element of an escape-free path (``name`` and its ``[k=v]...`` text), None when a key is
+    given twice. Elements are shared: the objects of a large set repeat the same few names and
+    the same parent entries (a service's interfaces, SAPs and BGP peers all sit below its
+    ``vprn[service-name=...]``), and every object keeps its path. Bounded, so a long-running
+    operator holds at most a few MB of them."""
+    if not key_text:
+        return PathElem(intern(name))
+    keys = tuple((intern(k), v) for k, v in _PLAIN_KEYS.findall(key_text))
+    if len(keys) > 1 and len({k for k, _ in keys}) != len(keys):
+        return None
+    return PathElem(intern(name), keys)
 
 
 def _escape(text: str, specials: frozenset[str]) -> str:
@@ -122,13 +130,10 @@ def _parse_plain(text: str) -> GnmiPath | None:
     covered = 0
     for name, key_text in _PLAIN_ELEMS.findall(body):
         covered += 1 + len(name) + len(key_text)
-        if not key_text:
-            elems.append(plain_elem(name))
-            continue
-        keys = tuple((intern(k), v) for k, v in _PLAIN_KEYS.findall(key_text))
-        if len(keys) > 1 and len({k for k, _ in keys}) != len(keys):
+        elem = _plain_elem(name, key_text)
+        if elem is None:
             return None  # a key given twice: the full parser says where
-        elems.append(PathElem(intern(name), keys))
+        elems.append(elem)
     # findall skips what does not match: the elements must cover the text end to end
     if covered != len(body) or not elems:
         return None

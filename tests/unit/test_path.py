@@ -136,3 +136,13 @@ def test_fast_path_parser_is_taken_for_plain_paths() -> None:
     assert p.elems[2].key_dict == {"port-id": "1/1/1"}
     assert _parse_plain(r"/x[name=a\]b]") is None
     assert _parse_plain("/x[a=1][a=2]") is None
+
+
+def test_parsed_paths_share_their_elements() -> None:
+    """A large set repeats parent entries in many paths; each object keeps one path, so they share."""
+    a = parse_path("/service/vprn[service-name=v1]/interface[interface-name=i1]")
+    b = parse_path("/service/vprn[service-name=v1]/bgp")
+    assert a.elems[0] is b.elems[0] and a.elems[1] is b.elems[1]
+    assert a.elems[1] == PathElem("vprn", (("service-name", "v1"),))
+    with pytest.raises(PathError, match="given twice"):  # a shared element never hides an error
+        parse_path("/x[a=1][a=2]")
