@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -362,9 +363,7 @@ def build_object(
     namespace = meta.get("namespace") or default_namespace
     if not isinstance(namespace, str):
         raise InvalidInput([InputError(src, kind, "metadata.namespace", "must be a string")])
-    # interned: every key of a large set shares its kind and namespace strings, and a dependency's
-    # name is the very string of the object it names, so hashing and comparing keys touches less memory
-    key = ObjectKey(intern(kind), intern(namespace), intern(meta["name"]))
+    key = object_key(kind, namespace, meta["name"])
     label = f"{kind} {namespace}/{meta['name']}"
 
     if api_version == "v1" and kind in SKIPPED_CORE_KINDS:
@@ -383,6 +382,15 @@ def build_object(
         except pydantic.ValidationError as exc:
             raise InvalidInput(_pydantic_errors(exc, src, label, "spec")) from None
     return _build_config(doc, key, api_version, source, label)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def object_key(kind: str, namespace: str, name: str) -> ObjectKey:
+    """The key, shared: a dependency is the very key of the object it names when that was made
+    recently (sets list dependencies close before their dependents), so a graph's lookups match by
+    identity, and each reference costs no tuple of its own. The strings are interned for the same
+    reason. Bounded, so a long-running operator keeps at most a few MB of them."""
+    return ObjectKey(intern(kind), intern(namespace), intern(name))
 
 
 def _build_config(
@@ -484,7 +492,7 @@ def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERS
         namespace = ref.get("namespace", own.namespace)
         if not isinstance(namespace, str) or not namespace:
             raise DependsOnError(f"{where}.namespace", "must be a non-empty string")
-        dep = ObjectKey(intern(ref["kind"]), intern(namespace), intern(ref["name"]))
+        dep = object_key(ref["kind"], namespace, ref["name"])
         if dep == own:
             raise DependsOnError(where, "an object cannot depend on itself")
         if dep not in refs:

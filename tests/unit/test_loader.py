@@ -130,6 +130,23 @@ def test_depends_on_defaults_namespace_and_allows_cross_kind() -> None:
     assert refs == (ObjectKey("OpenConfig", "ns", "a"), ObjectKey("SROSConfig", "other", "b"))
 
 
+def test_a_dependency_is_the_very_key_of_the_object_it_names() -> None:
+    """Graph lookups then match by identity, and a reference costs no tuple of its own."""
+    def doc(name: str, deps: list[str]) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name, "namespace": "ns"}
+        if deps:
+            meta["annotations"] = {"nwi.enc.nokia.com/depends_on": json.dumps([{"kind": "SROSConfig", "name": d}
+                                                                              for d in deps])}
+        return {"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "SROSConfig", "metadata": meta,
+                "spec": {"switchID": "r1", "path": f"/{name}"}}
+
+    before = build_object(doc("later", ["first"]), Source("t"))  # named before it exists
+    first = build_object(doc("first", []), Source("t"))
+    after = build_object(doc("after", ["first"]), Source("t"))
+    assert isinstance(first, ConfigObject) and isinstance(before, ConfigObject) and isinstance(after, ConfigObject)
+    assert before.depends_on[0] is first.key and after.depends_on[0] is first.key
+
+
 def test_invalid_device_spec_names_the_field() -> None:
     with pytest.raises(InvalidInput) as info:
         build_object({"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "Device", "metadata": {"name": "d"},
