@@ -217,11 +217,18 @@ def inventory_docs(spec: FleetSpec, ports: Mapping[str, int]) -> list[dict[str, 
 def write_tree(directory: Path, configs: list[dict[str, Any]], inventory: list[dict[str, Any]]) -> list[Path]:
     """A GitOps-style directory: ``inventory.yaml`` and one file of objects per device."""
     directory.mkdir(parents=True, exist_ok=True)
+    files = [directory / "inventory.yaml"]
+    files[0].write_text(yaml.dump_all(inventory, Dumper=_Dumper, sort_keys=False))
+    return files + write_configs(directory, configs)
+
+
+def write_configs(directory: Path, configs: list[dict[str, Any]]) -> list[Path]:
+    """One file of objects per device (``pe001.yaml``, ...), each in generation (dependency) order."""
+    directory.mkdir(parents=True, exist_ok=True)
     per_device: dict[str, list[dict[str, Any]]] = {}
     for doc in configs:
         per_device.setdefault(doc["spec"]["switchID"], []).append(doc)
-    files = [directory / "inventory.yaml"]
-    files[0].write_text(yaml.dump_all(inventory, Dumper=_Dumper, sort_keys=False))
+    files = []
     for device, docs in per_device.items():
         f = directory / f"{device}.yaml"
         f.write_text(yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False))

@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.fleet import running_fleet
-from bench.intents import PASSWORD, USERNAME, FleetSpec, chain_depth, config_docs, inventory_docs, write_tree
+from bench.intents import (
+    PASSWORD,
+    USERNAME,
+    FleetSpec,
+    chain_depth,
+    config_docs,
+    inventory_docs,
+    write_configs,
+    write_tree,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -41,6 +50,7 @@ class Config:
     servers: int
     workers: int
     repeat: int
+    plan_repeat: int
     smoke: bool
     out: Path
     png: Path | None
@@ -60,13 +70,21 @@ def _child(args: Sequence[str], timeout: float = 1800.0) -> dict[str, Any]:
 
 
 # ---- 1. graph build + cycle check + plan -----------------------------------------------------
-def measure_plan(cfg: Config) -> list[dict[str, Any]]:
-    # the sizes take turns (1k, 10k, 100k, 1k, ...): a slow spell of a shared machine falls on every
-    # size alike instead of on one size's runs, which would skew the growth ratio
+def measure_plan(cfg: Config, workdir: Path) -> list[dict[str, Any]]:
+    # each size is the GitOps directory the apply runs read too (a file per device), loaded as
+    # `nwi plan -f DIR` loads it; the sizes take turns (1k, 10k, 100k, 1k, ...): a slow spell of a
+    # shared machine falls on every size alike instead of on one size's runs, which would skew the
+    # growth ratio
+    dirs = {n: workdir / f"plan-{n}" for n in cfg.plan_sizes}
+    for n, d in dirs.items():
+        write_configs(d, config_docs(FleetSpec(n, cfg.plan_devices)))
     by_size: dict[int, list[dict[str, Any]]] = {n: [] for n in cfg.plan_sizes}
-    for _ in range(cfg.repeat):
+    for _ in range(cfg.plan_repeat):
         for n in cfg.plan_sizes:
-            by_size[n].append(_child(["bench.worker", "plan", str(n), str(cfg.plan_devices)]))
+            by_size[n].append(_child(["bench.worker", "plan", str(dirs[n])]))
+    if not cfg.keep:
+        for d in dirs.values():
+            shutil.rmtree(d, ignore_errors=True)
     rows = []
     for n, runs in by_size.items():
         best = min(runs, key=lambda r: r["plan_s"])  # best of N: the machine's other load only ever adds time
@@ -188,7 +206,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def table(results: dict[str, Any]) -> str:
     lines = ["Plan (graph build + cycle check + waves + per-device transactions, no device reads; best of "
-             f"{results['config']['repeat']})",
+             f"{results['config']['plan_repeat']})",
              "",
              "| objects | devices | validate | graph+cycles | plan total | waves | transactions | peak RSS |",
              "|--------:|--------:|---------:|-------------:|-----------:|------:|-------------:|---------:|"]
@@ -270,9 +288,9 @@ def run(cfg: Config) -> dict[str, Any]:
                     "load_average_at_start": list(os.getloadavg())},
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()},
     }
-    results["plan"] = measure_plan(cfg)
     workdir = Path(tempfile.mkdtemp(prefix="nwi-bench-"))
     try:
+        results["plan"] = measure_plan(cfg, workdir)
         results["apply"] = [measure_apply(cfg, n, m, workdir) for n in cfg.apply_sizes for m in cfg.apply_devices]
     finally:
         if not cfg.keep:
@@ -296,8 +314,10 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     p.add_argument("--servers", type=int, default=2, help="mock gNMI server processes")
     p.add_argument("--workers", type=int, default=16, help="nwi's concurrent devices")
     p.add_argument("--repeat", type=int, default=3,
-                   help="runs per measurement: plan (the best is reported), first apply and naive apply (each "
-                        "side's median is reported)")
+                   help="runs of the first apply and of the naive apply (each side's median is reported)")
+    p.add_argument("--plan-repeat", type=int, default=5,
+                   help="planning runs per size (the best is reported: a 10k plan takes a tenth of a second, "
+                        "and the machine's other load only ever adds time)")
     p.add_argument("--out", type=Path, default=HERE / "results.json")
     p.add_argument("--png", type=Path, default=HERE / "scaling.png", help="the time-vs-N figure")
     p.add_argument("--no-png", action="store_true")
@@ -305,11 +325,11 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     a = p.parse_args(argv)
     if a.smoke:
         a.plan_sizes, a.plan_devices, a.apply_sizes, a.apply_devices = [200], 4, [200], [4]
-        a.operator, a.repeat = 0, 1
+        a.operator, a.repeat, a.plan_repeat = 0, 1, 1
     return Config(plan_sizes=a.plan_sizes, plan_devices=a.plan_devices, apply_sizes=a.apply_sizes,
                   apply_devices=a.apply_devices, operator_objects=a.operator, operator_devices=a.operator_devices,
-                  servers=a.servers, workers=a.workers, repeat=a.repeat, smoke=a.smoke, out=a.out,
-                  png=None if a.no_png else a.png, keep=a.keep)
+                  servers=a.servers, workers=a.workers, repeat=a.repeat, plan_repeat=a.plan_repeat, smoke=a.smoke,
+                  out=a.out, png=None if a.no_png else a.png, keep=a.keep)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,9 +3,10 @@
 * ``python -m bench.worker apply DIR STATE_DIR`` — what ``nwi apply -f DIR``
   does (load and validate, then the session's apply with the SQLite state),
   phases timed separately; the table rendering of the CLI is left out.
-* ``python -m bench.worker plan N M`` — graph build + cycle check + plan
-  (waves and per-device transactions simulated against empty devices, no
-  device reads) for a generated set of N objects over M devices.
+* ``python -m bench.worker plan DIR`` — what ``nwi plan -f DIR`` does up to
+  its device reads (load and validate), then graph build + cycle check +
+  plan (waves and per-device transactions simulated against empty devices),
+  each timed.
 
 Each prints one JSON line. Clocks start after the libraries are imported
 (grpc and pygnmi included), as in ``bench.naive``: neither side is charged
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.intents import NAMESPACE, FleetSpec, config_docs
+from bench.intents import NAMESPACE
 
 
 def peak_rss_mb() -> float:
@@ -58,19 +59,13 @@ def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
     }
 
 
-def plan(objects: int, devices: int) -> dict[str, Any]:
+def plan(directory: Path) -> dict[str, Any]:
     from nwi.graph import DependencyGraph
-    from nwi.loader import build_object
-    from nwi.model import ConfigObject, Source
     from nwi.planner import simulate_waves
-    from nwi.session import gc_paused, settle_heap
+    from nwi.session import Options, gc_paused, validate_inputs
 
-    docs = config_docs(FleetSpec(objects, devices))
     start = time.perf_counter()
-    with gc_paused():  # loading as validate_inputs does: no GC passes, the loaded objects frozen at the end
-        configs = [o for o in (build_object(d, Source("bench")) for d in docs) if isinstance(o, ConfigObject)]
-        del docs
-        settle_heap()
+    configs = validate_inputs([directory], Options(namespace=NAMESPACE)).configs  # as `nwi plan -f DIR` loads
     validated = time.perf_counter()
     with gc_paused():  # as Session.plan does
         graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
@@ -84,11 +79,11 @@ def plan(objects: int, devices: int) -> dict[str, Any]:
     return {
         "event": "done",
         "objects": len(configs),
-        "devices": devices,
+        "devices": len(set(device_of.values())),
         "waves": len(waves),
         "transactions": sum(len(w) for w in batches),
         "changes": sum(len(b.transaction.changes) for w in batches for b in w),
-        "validate_s": validated - start,
+        "validate_s": validated - start,  # parse + validate the files, as `nwi plan` does first
         "graph_s": built - validated,
         "plan_s": done - validated,  # graph + cycle check + waves + simulated transactions
         "peak_rss_mb": peak_rss_mb(),
@@ -103,13 +98,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     a.add_argument("state_dir", type=Path)
     a.add_argument("--workers", type=int, default=16)
     p = sub.add_parser("plan")
-    p.add_argument("objects", type=int)
-    p.add_argument("devices", type=int)
+    p.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "apply":
-        result = apply(args.directory, args.state_dir, args.workers)
-    else:
-        result = plan(args.objects, args.devices)
+    result = apply(args.directory, args.state_dir, args.workers) if args.command == "apply" else plan(args.directory)
     sys.stdout.write(json.dumps(result) + "\n")
 
 
