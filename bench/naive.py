@@ -14,7 +14,6 @@ import argparse
 import graphlib
 import json
 import logging
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 from pygnmi.client import gNMIclient
 
+from bench.memory import peak_rss_mb
 from nwi.loader import load_paths
 from nwi.model import ConfigObject, ObjectKey
 
@@ -65,7 +65,7 @@ def naive_apply(directory: str) -> dict[str, Any]:
     done = time.perf_counter()
     return {"event": "done", "objects": len(by_key), "sets": sets, "devices": len(clients),
             "load_s": loaded - start, "apply_s": done - loaded, "total_s": done - start,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

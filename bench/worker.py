@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -25,10 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.intents import NAMESPACE
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+from bench.memory import peak_rss_mb
 
 
 def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
