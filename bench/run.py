@@ -208,8 +208,8 @@ def table(results: dict[str, Any]) -> str:
     lines = ["Plan (graph build + cycle check + waves + per-device transactions, no device reads; best of "
              f"{results['config']['plan_repeat']})",
              "",
-             "| objects | devices | validate | graph+cycles | plan total | waves | transactions | peak RSS |",
-             "|--------:|--------:|---------:|-------------:|-----------:|------:|-------------:|---------:|"]
+             "| objects | devices | load | graph+cycles | plan total | waves | transactions | peak RSS |",
+             "|--------:|--------:|-----:|-------------:|-----------:|------:|-------------:|---------:|"]
     for r in results["plan"]:
         lines.append(f"| {r['objects']:,} | {r['devices']} | {r['validate_s']:.2f} s | {r['graph_s']:.2f} s | "
                      f"{r['plan_s']:.2f} s | {r['waves']} | {r['transactions']:,} | {r['peak_rss_mb']:.0f} MB |")
