@@ -246,7 +246,7 @@ class _Loader(_SafeLoader):
                 # scalar keys only: merge keys ("<<"), "=" and unhashable keys are PyYAML's to handle
                 if type(key_node) is not yaml.ScalarNode:
                     raise _NotPlain
-                key = key_node.value if key_node.tag == _STR else self.construct_direct(key_node)
+                key = intern(key_node.value) if key_node.tag == _STR else self.construct_direct(key_node)
                 if type(value_node) is yaml.ScalarNode and value_node.tag == _STR:
                     out[key] = value_node.value
                 else:

@@ -258,6 +258,17 @@ def test_plain_documents_take_the_direct_construction(monkeypatch: pytest.Monkey
         loader.parse_yaml("when: 2001-12-14\n")
 
 
+def test_mapping_keys_are_shared_between_documents() -> None:
+    # a repository repeats a few hundred key names in every document: one string each, not one per use
+    from nwi.loader import parse_yaml
+
+    first, second = parse_yaml("a:\n  admin-state: enable\n---\nb:\n  admin-state: disable\n")
+    [(key_1, value_1)] = first["a"].items()
+    [(key_2, value_2)] = second["b"].items()
+    assert key_1 == key_2 == "admin-state" and key_1 is key_2
+    assert (value_1, value_2) == ("enable", "disable")
+
+
 @pytest.mark.parametrize("value", ["!!int s3cret", "!!float s3cret", "!!bool s3cret", "!!timestamp s3cret",
                                    "[1, !!int s3cret]"])
 def test_unreadable_tagged_values_are_errors_not_crashes(tmp_path: Path, value: str) -> None:
