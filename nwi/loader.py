@@ -32,6 +32,7 @@ from nwi.model import (
     ObjectKey,
     SecretObject,
     Source,
+    Spec,
 )
 from nwi.path import PathError, parse_path
 
@@ -444,7 +445,7 @@ def _build_config(
     return ConfigObject(
         key=key,
         api_version=api_version,
-        spec=spec,
+        spec=Spec.of(spec),
         path=path,
         device_path=CONFIG_KINDS[key.kind].device_path(path),
         depends_on=depends_on,
