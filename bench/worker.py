@@ -66,17 +66,17 @@ def plan(directory: Path) -> dict[str, Any]:
     with gc_paused():  # as Session.plan does
         graph = DependencyGraph.build(configs)  # includes the cycle check (strongly connected components)
         built = time.perf_counter()
-        waves = graph.object_waves()
-        device_of = {o.key: o.spec.switch_id for o in configs}
-        batches = simulate_waves(waves, device_of, {})
+        waves = graph.wave_numbers()
+        devices = [o.spec.switch_id for o in configs]  # what the session's inventory resolves them to
+        batches = simulate_waves(configs, waves, devices, {})
     done = time.perf_counter()
     if graph.cycles or graph.missing:
         raise SystemExit(f"generated set is broken: {len(graph.cycles)} on cycles, {len(graph.missing)} missing")
     return {
         "event": "done",
         "objects": len(configs),
-        "devices": len(set(device_of.values())),
-        "waves": len(waves),
+        "devices": len(set(devices)),
+        "waves": len(batches),
         "transactions": sum(len(w) for w in batches),
         "changes": sum(len(b.transaction.changes) for w in batches for b in w),
         "validate_s": validated - start,  # parse + validate the files, as `nwi plan` does first

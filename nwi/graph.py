@@ -45,18 +45,13 @@ class DependencyGraph:
     _adjacent: list[list[int]] = field(default_factory=list, repr=False, compare=False)
     #: every id, dependencies before dependents (Tarjan's emission order)
     _order: list[int] = field(default_factory=list, repr=False, compare=False)
-    #: the objects by id, when built from objects (:meth:`object_waves`)
-    _objects: list[ConfigObject] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(
         cls, objects: Iterable[ConfigObject], external: Iterable[ObjectKey] = (), failed: Iterable[ObjectKey] = ()
     ) -> DependencyGraph:
-        objects = list(objects)
         # depends_on is a tuple already: no second dict as from_edges would make
         g = cls({o.key: o.depends_on for o in objects}, frozenset(external), failed=frozenset(failed))
-        if len(g.deps) == len(objects):  # with duplicate keys, ids and objects would not line up
-            g._objects = objects
         g._analyse()
         return g
 
@@ -156,20 +151,25 @@ class DependencyGraph:
         nodes = self._nodes
         return [[nodes[i] for i in wave] for wave in self._wave_ids(reverse)]
 
-    def object_waves(self, reverse: bool = False) -> list[list[ConfigObject]]:
-        """:meth:`waves` as the objects themselves (a graph made by :meth:`build`), with no lookup by key."""
-        if len(self._objects) != len(self._nodes):
-            raise ValueError("object_waves needs a graph built from objects with distinct keys")
-        objects = self._objects
-        return [[objects[i] for i in wave] for wave in self._wave_ids(reverse)]
+    def wave_numbers(self, reverse: bool = False) -> Sequence[int | None]:
+        """Every object's wave, in the order the graph was given them (:meth:`build`'s objects, or
+        the edges' keys); None for an object that cannot run.
+
+        What :meth:`waves` groups, without the grouping: a planner that goes
+        through the objects in their own order (the order they lie in memory,
+        file by file) needs no lookup by key to find an object's wave.
+        """
+        stuck = self._stuck()
+        if not stuck:
+            return _levels(self._adjacent, self._order, [True] * len(self._nodes), reverse)
+        ok = [k not in stuck for k in self._nodes]
+        level = _levels(self._adjacent, self._order, ok, reverse)
+        return [lv if runnable else None for lv, runnable in zip(level, ok, strict=True)]
 
     def _wave_ids(self, reverse: bool) -> list[list[int]]:
-        stuck = self._stuck()
-        ok = [k not in stuck for k in self._nodes] if stuck else [True] * len(self._nodes)
-        level = _levels(self._adjacent, self._order, ok, reverse)
         out: list[list[int]] = []
-        for i, (lv, runnable) in enumerate(zip(level, ok, strict=True)):
-            if runnable:
+        for i, lv in enumerate(self.wave_numbers(reverse)):
+            if lv is not None:
                 while len(out) <= lv:
                     out.append([])
                 out[lv].append(i)

@@ -8,7 +8,7 @@ predicts exactly what the virtual device and the mock gNMI server do.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,27 +166,33 @@ def _short(value: Any, limit: int = 200) -> str:
 
 
 def simulate_waves(
-    waves: Iterable[Sequence[ConfigObject]],
-    device_of: Mapping[ObjectKey, str],
+    objects: Sequence[ConfigObject],
+    waves: Sequence[int | None],
+    devices: Sequence[str],
     read: Mapping[str, Mapping[GnmiPath, Any]],
     removal: bool = False,
 ) -> list[list[DeviceBatch]]:
     """Plan every wave against a scratch copy of each device, updated as earlier waves would change it.
 
-    ``read`` holds, per device, the current subtree at every path the objects use.
+    ``waves[i]`` is ``objects[i]``'s wave (None: not planned, e.g. behind a
+    cycle) and ``devices[i]`` its device, as
+    :meth:`~nwi.graph.DependencyGraph.wave_numbers` gives them. ``read``
+    holds, per device, the current subtree at every path the objects use.
+    Returns the batches of each wave, one per device, in device order.
     """
-    waves = list(waves)
+    count = max((n for n in waves if n is not None), default=-1) + 1
     # device by device, all its waves in turn: one device's scratch tree stays in the CPU's caches
-    # while it is worked on (wave by wave, every wave touched every tree: 100k objects paid for it)
+    # while it is worked on; the objects are sorted out in their own order, the order they were
+    # loaded and lie in memory in (going wave by wave over 100k objects jumped all over it)
     per_device: dict[str, list[list[ConfigObject]]] = {}
-    for n, wave in enumerate(waves):
-        for obj in wave:
-            device = device_of[obj.key]
-            lists = per_device.get(device)
-            if lists is None:
-                lists = per_device[device] = [[] for _ in waves]
-            lists[n].append(obj)
-    out: list[list[DeviceBatch]] = [[] for _ in waves]
+    for obj, n, device in zip(objects, waves, devices, strict=True):
+        if n is None:
+            continue
+        lists = per_device.get(device)
+        if lists is None:
+            lists = per_device[device] = [[] for _ in range(count)]
+        lists[n].append(obj)
+    out: list[list[DeviceBatch]] = [[] for _ in range(count)]
     for device, lists in sorted(per_device.items()):
         t = Tree.of_subtrees(read[device]) if device in read else Tree()
         for n, objs in enumerate(lists):

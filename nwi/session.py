@@ -223,4 +223,5 @@ class Session:
         external = self._ready_elsewhere(objects)
         with gc_paused():  # only the computation: drivers, connections and the store keep their usual GC
             graph = DependencyGraph.build(objects, external)
-            return graph, simulate_waves(graph.object_waves(), device_of, reads), unreachable
+            devices = [device_of[o.key] for o in objects]
+            return graph, simulate_waves(objects, graph.wave_numbers(), devices, reads), unreachable

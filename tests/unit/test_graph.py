@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,17 +85,15 @@ def test_levels_leave_out_what_cannot_run_and_do_not_wait_for_it() -> None:
     assert g.waves(reverse=True) == [[K("b"), K("ext")], [K("a")]]
 
 
-def test_object_waves_are_the_waves_as_objects() -> None:
+def test_wave_numbers_are_the_waves_object_by_object() -> None:
     objects = [obj("c", "r1", "/c", deps=["b"]), obj("b", "r1", "/b", deps=["a"]), obj("a", "r1", "/a"),
-               obj("x", "r1", "/x", deps=["a"])]
+               obj("x", "r1", "/x", deps=["a"]), obj("y", "r1", "/y", deps=["gone"]), obj("z", "r1", "/z", deps=["y"])]
     g = DependencyGraph.build(objects)
-    for reverse in (False, True):
-        assert [[o.key for o in w] for w in g.object_waves(reverse)] == g.waves(reverse)
-    assert g.object_waves()[0][0] is objects[2]
-    with pytest.raises(ValueError, match="built from objects"):
-        DependencyGraph.from_edges({K("a"): ()}).object_waves()
-    with pytest.raises(ValueError, match="distinct keys"):  # a duplicate: ids and objects would not line up
-        DependencyGraph.build([objects[2], objects[2]]).object_waves()
+    assert g.wave_numbers() == [2, 1, 0, 1, None, None]  # y misses a dependency, z is behind it
+    assert g.wave_numbers(reverse=True) == [0, 1, 2, 0, None, None]
+    for reverse in (False, True):  # the same as waves(), in the objects' own order
+        numbers = g.wave_numbers(reverse)
+        assert [[o.key for o, n in zip(objects, numbers, strict=True) if n == w] for w in range(3)] == g.waves(reverse)
 
 
 def test_empty_graph_has_no_waves() -> None:

@@ -49,7 +49,7 @@ def test_batch_is_one_transaction_in_gnmi_order() -> None:
 def test_simulated_waves_see_earlier_waves() -> None:
     parent = obj("p", "r1", "/system/config", {"hostname": "r1"})
     child = obj("c", "r1", "/system/config", {"hostname": "r1"}, deps=["p"])
-    waves = simulate_waves([[parent], [child]], {parent.key: "r1", child.key: "r1"}, {"r1": {}})
+    waves = simulate_waves([child, parent], [1, 0], ["r1", "r1"], {"r1": {}})
     assert waves[0][0].objects[0].change is not None
     assert waves[1][0].objects[0].in_sync  # the parent's change already put it there
 
@@ -82,7 +82,7 @@ def test_planning_leaves_the_objects_properties_alone() -> None:
 def test_objects_of_one_batch_see_the_device_as_it_was_before_the_batch() -> None:
     a = obj("a", "r1", "/system/config", {"hostname": "r1"})
     b = obj("b", "r1", "/system/config", {"hostname": "r1"})
-    waves = simulate_waves([[a, b]], {a.key: "r1", b.key: "r1"}, {"r1": {}})
+    waves = simulate_waves([a, b], [0, 0], ["r1", "r1"], {"r1": {}})
     assert [p.change is not None for p in waves[0][0].objects] == [True, True]
 
 
@@ -92,8 +92,7 @@ def test_simulated_removal_sees_earlier_removals() -> None:
     gone = obj("g", "r2", "/system/dns", {"search": "x"})
     current = {"r1": {P("/system/config/ntp"): {"enabled": True}, P("/system/config"): {"hostname": "r1"}},
                "r2": {}}
-    device_of = {child.key: "r1", parent.key: "r1", gone.key: "r2"}
-    waves = simulate_waves([[child, gone], [parent]], device_of, current, removal=True)
+    waves = simulate_waves([parent, gone, child], [1, 0, 0], ["r1", "r2", "r1"], current, removal=True)
     assert [b.device for b in waves[0]] == ["r1", "r2"]  # one batch per device, in device order
     assert waves[0][0].transaction.changes[0].op == Op.DELETE
     assert waves[0][1].objects[0].in_sync  # nothing of it on r2
