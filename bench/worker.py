@@ -58,7 +58,7 @@ def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
 def plan(directory: Path) -> dict[str, Any]:
     from nwi.graph import DependencyGraph
     from nwi.planner import simulate_waves
-    from nwi.session import Options, gc_paused, validate_inputs
+    from nwi.session import Options, gc_paused, settle_heap, validate_inputs
 
     start = time.perf_counter()
     configs = validate_inputs([directory], Options(namespace=NAMESPACE)).configs  # as `nwi plan -f DIR` loads
@@ -69,6 +69,7 @@ def plan(directory: Path) -> dict[str, Any]:
         waves = graph.wave_numbers()
         devices = [o.spec.switch_id for o in configs]  # what the session's inventory resolves them to
         batches = simulate_waves(configs, waves, devices, {})
+        settle_heap()
     done = time.perf_counter()
     if graph.cycles or graph.missing:
         raise SystemExit(f"generated set is broken: {len(graph.cycles)} on cycles, {len(graph.missing)} missing")
