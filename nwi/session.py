@@ -207,9 +207,10 @@ class Session:
         """A dry run: order, per-device transactions and diffs; reads devices, writes nothing."""
         objects = self.inputs.configs
         device_of = self.device_map(objects)
+        devices = [device_of[o.key] for o in objects]  # each object's device, in the objects' order
         paths: dict[str, list[Any]] = defaultdict(list)
-        for o in objects:
-            paths[device_of[o.key]].append(o.device_path)
+        for o, device in zip(objects, devices, strict=True):
+            paths[device].append(o.device_path)
         reads: dict[str, dict[Any, Any]] = {}
         unreachable: dict[str, str] = {}
         pool = self.pool()
@@ -225,7 +226,6 @@ class Session:
         external = self._ready_elsewhere(objects)
         with gc_paused():  # only the computation: drivers, connections and the store keep their usual GC
             graph = DependencyGraph.build(objects, external)
-            devices = [device_of[o.key] for o in objects]
             batches = simulate_waves(objects, graph.wave_numbers(), devices, reads)
             settle_heap()  # the plan is what the command shows, kept to the end like the inputs
         return graph, batches, unreachable
