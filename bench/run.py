@@ -37,6 +37,8 @@ from bench.intents import (
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# where a run's figures go unless --out/--png/--publish say otherwise: outside the source tree
+DEFAULT_DIR = Path(tempfile.gettempdir()) / "nwi-bench"
 
 
 @dataclass
@@ -286,7 +288,7 @@ def run(cfg: Config) -> dict[str, Any]:
         "smoke": cfg.smoke,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "load_average_at_start": list(os.getloadavg())},
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()},
+        "config": {k: (_shown(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()},
     }
     workdir = Path(tempfile.mkdtemp(prefix="nwi-bench-"))
     try:
@@ -300,6 +302,13 @@ def run(cfg: Config) -> dict[str, Any]:
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["seconds"] = time.perf_counter() - started
     return results
+
+
+def _shown(path: Path) -> str:
+    """A path as results.json records it: relative to the tree when in it (published figures name no
+    machine's directories)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO)) if resolved.is_relative_to(REPO) else str(path)
 
 
 def parse_args(argv: Sequence[str] | None) -> Config:
@@ -318,11 +327,21 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     p.add_argument("--plan-repeat", type=int, default=5,
                    help="planning runs per size (the best is reported: a 10k plan takes a tenth of a second, "
                         "and the machine's other load only ever adds time)")
-    p.add_argument("--out", type=Path, default=HERE / "results.json")
-    p.add_argument("--png", type=Path, default=HERE / "scaling.png", help="the time-vs-N figure")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"where the JSON results go (default: {DEFAULT_DIR / 'results.json'})")
+    p.add_argument("--png", type=Path, default=None,
+                   help=f"the time-vs-N figure (default: {DEFAULT_DIR / 'scaling.png'})")
+    p.add_argument("--publish", action="store_true",
+                   help="write over the committed bench/results.json and bench/scaling.png (the README's figures)")
     p.add_argument("--no-png", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the generated intents and state")
     a = p.parse_args(argv)
+    if a.publish and (a.out or a.png or a.smoke or a.no_png):
+        p.error("--publish writes the committed figures of a full run: it takes no --out, --png, --no-png or --smoke")
+    # a run writes outside the tree unless it means to publish: the committed figures are the README's
+    out_dir = HERE if a.publish else DEFAULT_DIR
+    a.out = a.out or out_dir / "results.json"
+    a.png = a.png or out_dir / "scaling.png"
     if a.smoke:
         a.plan_sizes, a.plan_devices, a.apply_sizes, a.apply_devices = [200], 4, [200], [4]
         a.operator, a.repeat, a.plan_repeat = 0, 1, 1
