@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nwi.drivers.base import Transaction
@@ -180,7 +181,9 @@ def running_fleet(names: Sequence[str], username: str, password: str, processes:
                   timeout: float = 60.0) -> Iterator[Fleet]:
     """Start the devices over ``processes`` children (round-robin); stop them on exit."""
     groups = [list(names[i::processes]) for i in range(min(processes, len(names)))]
-    env = {**os.environ, "BENCH_FLEET_USERNAME": username, "BENCH_FLEET_PASSWORD": password}
+    # bench is not an installed package: the children find it in the source tree this module is in
+    path = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "BENCH_FLEET_USERNAME": username, "BENCH_FLEET_PASSWORD": password}
     procs: list[FleetProcess] = []
     try:
         for group in groups:

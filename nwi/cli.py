@@ -268,14 +268,20 @@ def remove_netns(
         print(f"{netns_for_device(device)}: {'removed' if gone else 'not present'}")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
 def bench(ctx: typer.Context) -> None:
-    """Fleet-scale benchmark (same options as `python -m bench`; run from the repository root)."""
-    try:
-        from bench.run import main as run_bench
-    except ImportError:
-        error("the benchmark ships with the source tree: run it from a checkout (pip install -e .)")
-        raise typer.Exit(EXIT_USAGE) from None
+    """Fleet-scale benchmark from a source checkout (the options of `python -m bench`)."""
+    # bench/ is not installed (a top-level `bench` package in site-packages would shadow others'):
+    # it is found next to the nwi package of a checkout, as `pip install -e .` leaves it
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "bench" / "run.py").is_file():
+        error(f"the benchmark ships with the source tree, not the installed package: no bench/ in {checkout}; "
+              "run it from a checkout (pip install -e .)")
+        raise typer.Exit(EXIT_USAGE)
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    from bench.run import main as run_bench
+
     run_bench(ctx.args)
 
 
