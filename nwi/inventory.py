@@ -1,6 +1,6 @@
 """Device inventory: resolve ``spec.switchID`` to a Device and build its driver.
 
-Resolution (DESIGN.md): a ``Device`` named ``switchID`` in the object's own
+Resolution: a ``Device`` named ``switchID`` in the object's own
 namespace, else in the shared inventory namespace. The standalone CLI serves an
 unresolved switchID with an implicit virtual device unless ``strict``.
 

@@ -156,7 +156,7 @@ def test_a_value_encoding_without_schema_is_unimplemented(client: gNMIclient) ->
 
 
 def test_bare_strings_from_pygnmi_are_strings(client: gNMIclient) -> None:
-    # pygnmi sends a Python str as raw bytes: `enable`, not `"enable"` (recipes/README.md)
+    # pygnmi sends a Python str as its raw bytes: `enable`, not the JSON string `"enable"`
     client.set(update=[("/system/config/admin-state", "enable")], encoding="json_ietf")
     client.set(update=[("/system/config/motd", "hello world")], encoding="json")
     assert get_val(client, "/system/config") == {"admin-state": "enable", "motd": "hello world"}

@@ -1,6 +1,5 @@
 #!/bin/bash
-# A real kube-apiserver v1.20.2 + etcd 3.4 from Debian packages only (adapted from
-# /work/shared/recipes/kube-apiserver.sh). Tests start them through tests/harness/kube.py;
+# A real kube-apiserver v1.20.2 + etcd 3.4 from Debian packages only. Tests start them through tests/harness/kube.py;
 # this script builds the apiserver once and can run one by hand:
 #   kube-apiserver.sh build          -> $CACHE/kube-apiserver (cached; ~6 min cold on 2 cores)
 #   kube-apiserver.sh start RUNDIR   -> etcd + apiserver on 127.0.0.1, kubeconfig at RUNDIR/kubeconfig

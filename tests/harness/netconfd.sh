@@ -1,13 +1,13 @@
 #!/bin/bash
 # A real NETCONF server: yuma123 netconfd (config-only YANG modules) behind a private OpenSSH on 127.0.0.1.
-# Adapted from ../shared/recipes/netconfd.sh; it installs nothing (tests/run.sh installs netconfd, yangcli and
+# It installs nothing (tests/run.sh installs netconfd, yangcli and
 # openssh-server) and needs root (it creates the SSH account the server is reached with).
 #
 #   netconfd.sh start RUNDIR   NETCONF over SSH on 127.0.0.1:${NC_PORT:-8830}, user ncuser / password ncpass
 #   netconfd.sh stop RUNDIR    stops exactly the two processes that start recorded in RUNDIR
 #
 # NC_TARGET=running starts a server with :writable-running and no :candidate (netconfd --target=running).
-# Fixes over the recipe, found on a fresh machine: netconfd keeps its work directory in the account's home
+# Found on a fresh machine: netconfd keeps its work directory in the account's home
 # (from /etc/passwd, not $HOME) and fails without one; sshd runs the subsystem through the account's login
 # shell, so it needs a real shell, and ForceCommand keeps that account from getting anything but NETCONF.
 set -euo pipefail
