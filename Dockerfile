@@ -2,6 +2,9 @@
 # Build: docker build -t ghcr.io/nwi/nwi:0.1.0 .
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
+# the libyang bindings (nwi.schema) are built here against Debian's libyang2
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libyang2-dev gcc \
+ && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY nwi ./nwi
 COPY drivers ./drivers
@@ -9,7 +12,10 @@ RUN python -m venv /opt/nwi \
  && /opt/nwi/bin/pip install --no-cache-dir --disable-pip-version-check .
 
 FROM python:3.11-slim-bookworm
-# the runtime needs no compiler and no shell tools beyond the base image
+# the runtime needs no compiler and no shell tools beyond the base image; libyang2 is the C library
+# behind nwi.schema's bindings
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libyang2 \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/nwi /opt/nwi
 ENV PATH=/opt/nwi/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 kmod user-mode-linux netconfd yangcli openssh-server etcd-server openssl)
+DEBS=(iproute2 kmod user-mode-linux netconfd yangcli openssh-server etcd-server openssl libyang2-dev libyang2-tools gcc)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

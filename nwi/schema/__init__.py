@@ -1,0 +1,73 @@
+"""Schema awareness: the device's YANG models decide what is valid.
+
+Contract (other parts of nwi code against these names):
+
+* :func:`load_model_set` ``(yang_paths, modules=None, features=None) -> ModelSet``
+  compiles the modules (names or globs such as ``srl_nokia-*``; None: every
+  module under the directories) found under the search directories (searched
+  recursively, as libyang does), with ``features`` (module -> names, ``"*"``
+  for all) enabled first. One compiled set per distinct argument list per
+  process; raises :class:`ModelSetError` with libyang's reason.
+* :class:`ModelSet`: ``search_dirs``; ``modules()`` -> :class:`ModuleInfo`
+  (name, revision, organization, namespace, prefix) of every implemented
+  module, for gNMI Capabilities; ``node(path)`` -> the :class:`SchemaNode` a
+  gNMI path (string or :class:`nwi.path.GnmiPath`, names plain or
+  ``module:``-qualified, keys ignored) addresses, or None; ``module_of(path)``
+  -> the module defining that node (an augment's own module); ``root(name)``;
+  ``context`` is the libyang ``Context`` (read-only: never load modules into it).
+* :class:`SchemaNode`: ``name``, ``module``, ``keyword`` (container, list,
+  leaf, leaf-list, anydata, anyxml), ``keys``, ``config``, ``child(name)``,
+  ``children()``, ``qualified_name()`` (RFC 7951: ``module:name`` where the
+  module differs from the parent's), ``schema_path()``, ``basetype`` /
+  ``type_name``, ``leafref_path``.
+* :func:`check_value` ``(leaf, value) -> Checked(error, json, needs_data)``:
+  a YAML scalar checked by libyang against the leaf's type, and its RFC 7951
+  JSON form (numbers for up to 32-bit integers, strings for 64-bit and
+  decimal64, qualified identityrefs, ``[null]`` for empty).
+* :data:`KIND_MODELS` / :func:`models_for_kind`: kind -> :class:`KindModels`
+  (module globs, features, root module): SROSConfig -> ``nokia-conf``
+  (paths under ``/configure``), SRLinuxConfig -> ``srl_nokia-*`` with every
+  feature of ``srl_nokia-features``, OpenConfig -> ``openconfig-*``.
+  LinuxConfig has none: nwi's own pydantic schema (``nwi.drivers.linux``)
+  checks it, with or without models.
+* :func:`yang_paths` ``(given)``: the ``--yang-path`` directories, else
+  ``NWI_YANG_PATH`` (colon-separated).
+
+Without models nothing here runs and properties stay free-form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from nwi.schema.kinds import KIND_MODELS, KindModels, models_for_kind
+from nwi.schema.models import ModelSet, ModelSetError, ModuleInfo, load_model_set
+from nwi.schema.nodes import SchemaNode
+from nwi.schema.values import Checked, check_value
+
+YANG_PATH_ENV = "NWI_YANG_PATH"
+
+
+def yang_paths(given: Sequence[Path] | None) -> list[Path]:
+    """``--yang-path`` values, else ``$NWI_YANG_PATH`` split on ``:`` (empty parts ignored)."""
+    if given:
+        return list(given)
+    return [Path(p) for p in os.environ.get(YANG_PATH_ENV, "").split(":") if p]
+
+
+__all__ = [
+    "KIND_MODELS",
+    "YANG_PATH_ENV",
+    "Checked",
+    "KindModels",
+    "ModelSet",
+    "ModelSetError",
+    "ModuleInfo",
+    "SchemaNode",
+    "check_value",
+    "load_model_set",
+    "models_for_kind",
+    "yang_paths",
+]
