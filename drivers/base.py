@@ -4,7 +4,12 @@ A driver knows nothing of the dependency graph: it receives one
 :class:`Transaction` for one device and applies it all or nothing, in the
 order gNMI SetRequest semantics give (deletes, then replaces, then updates).
 Modelled on NAPALM's small driver surface: connect, read, apply (with a dry
-run that validates without changing the device), close.
+run that validates without changing the device), close; and, for network-wide
+transactions (``nwi.transaction``), NAPALM's commit with a revert timer split
+in its two halves: :meth:`Driver.prepare` (committed, but reverted by the
+device itself unless confirmed in time), :meth:`Driver.confirm`,
+:meth:`Driver.cancel`, and :meth:`Driver.commit_outcome` to ask a device,
+after nwi restarted, what became of a commit id.
 """
 
 from __future__ import annotations
@@ -122,10 +127,58 @@ class TransactionRejected(DriverError):
         self.failed_owners = tuple(failed_owners)
 
 
+class CommitOutcome(enum.StrEnum):
+    """What a device says became of a commit id prepared with a revert timer."""
+
+    PENDING = "Pending"  # prepared; the device reverts it unless it is confirmed before its timer runs out
+    CONFIRMED = "Confirmed"
+    REVERTED = "Reverted"  # cancelled, or its timer ran out
+    UNKNOWN = "Unknown"  # the device has no record of it (never prepared there, or it cannot tell)
+
+
+class ConfirmedCommitUnsupported(DriverError):
+    """The device cannot commit with a revert timer, so it cannot take part in a network-wide transaction."""
+
+    reason = "ConfirmedCommitUnsupported"
+
+
 class Driver(abc.ABC):
     """One device session. Use as a context manager or call connect/close."""
 
     name: str
+
+    # ---- commit with a revert timer (network-wide transactions) --------------------------------
+    def confirmed_commit_problem(self) -> str | None:
+        """Why this device cannot take part in a network-wide transaction, or None when it can.
+
+        Asked after :meth:`connect`; a driver without the four methods below says so here.
+        """
+        return f"the {type(self).__name__} cannot commit with a revert timer"
+
+    def prepare(self, txn: Transaction, commit_id: str, timeout: int) -> None:
+        """Commit ``txn`` so that the device reverts it by itself unless :meth:`confirm` comes within
+        ``timeout`` seconds. Called again with the same ``commit_id`` (a later wave of the same
+        transaction), it adds ``txn`` to the pending commit and restarts the timer; a revert then
+        restores the state before the first call. Raise TransactionRejected (nothing of ``txn``
+        applied, earlier prepares of ``commit_id`` still pending) or another DriverError."""
+        raise ConfirmedCommitUnsupported(self.name, self.confirmed_commit_problem() or "not supported")
+
+    def confirm(self, commit_id: str) -> None:
+        """Make the pending commit ``commit_id`` permanent."""
+        raise ConfirmedCommitUnsupported(self.name, self.confirmed_commit_problem() or "not supported")
+
+    def cancel(self, commit_id: str) -> None:
+        """Revert the pending commit ``commit_id`` now (nothing to do when it is no longer pending)."""
+        raise ConfirmedCommitUnsupported(self.name, self.confirmed_commit_problem() or "not supported")
+
+    def resolve_commit(self, commit_id: str, confirm: bool) -> CommitOutcome:
+        """What became of ``commit_id``, prepared by a run that was interrupted (asked after a restart).
+
+        A commit still pending is first confirmed or cancelled as ``confirm`` says (the coordinator's
+        decision, from its journal): NETCONF and gNMI offer no read-only query for a commit id, so
+        asking is acting. Returns CONFIRMED, REVERTED, or UNKNOWN when the device cannot tell.
+        """
+        return CommitOutcome.UNKNOWN
 
     @abc.abstractmethod
     def connect(self) -> DeviceInfo:

@@ -21,6 +21,18 @@ Devices with only ``:writable-running`` get: lock running, snapshot the
 touched subtrees, edit running (``rollback-on-error``), verify, unlock; on a
 failure after the first edit the snapshot is written back.
 
+Network-wide transactions (``prepare`` / ``confirm`` / ``cancel``) use
+``:confirmed-commit:1.1`` with a ``persist`` id (RFC 6241 8.4): lock, edit the
+candidate, ``<commit><confirmed/><confirm-timeout/><persist>ID</persist>``,
+unlock, and the session may end: the pending commit outlives it, and any
+session confirms it (``<commit><persist-id>``) or cancels it
+(``<cancel-commit><persist-id>``); unconfirmed, the server reverts it when the
+timeout runs out. A later wave of the same transaction edits the candidate
+again and sends a follow-up confirmed commit with the same ``persist-id``
+(which restarts the timer; a revert still restores the state before the
+first). netconfd refuses a candidate lock while a confirmed commit is
+pending, so that follow-up goes unlocked.
+
 Where the XML comes from and how values are typed: :mod:`nwi.drivers.netconf_xml`.
 """
 
@@ -44,6 +56,7 @@ from ncclient.xml_ import NCElement
 from nwi.drivers.base import (
     AuthenticationFailed,
     Change,
+    CommitOutcome,
     ConnectionParams,
     DeviceInfo,
     DeviceUnreachable,
@@ -96,6 +109,7 @@ class NetconfDriver(Driver):
         # Set while a transaction runs: a lost session must fail it, never be silently replaced
         # (a new session would not own the locks or the pending confirmed commit).
         self._in_transaction = False
+        self._prepared: set[str] = set()  # persist ids this session committed and did not confirm yet
 
     def __repr__(self) -> str:
         return f"NetconfDriver({self.name!r}, {self.params.address}:{self.params.port})"
@@ -246,6 +260,75 @@ class NetconfDriver(Driver):
                 self._revert_confirmed()
                 raise
             log.info("%s: committed %d change(s)", self.name, len(changes))
+
+    # ---- network-wide transactions: confirmed commit with a persist id ----------------------------------
+    def confirmed_commit_problem(self) -> str | None:
+        self._session()
+        missing_caps = [c for c in (":candidate", ":confirmed-commit:1.1") if not self._has(c)]
+        if missing_caps:
+            return f"NETCONF device {self.name} lacks {' and '.join(missing_caps)}: no commit with a revert timer"
+        return None
+
+    def prepare(self, txn: Transaction, commit_id: str, timeout: int) -> None:
+        changes = txn.ordered()
+        self._session()
+        problem = self.confirmed_commit_problem()
+        if problem:
+            raise TransactionRejected(txn.device, problem)
+        edits = [(c, self._document(txn, c)) for c in changes]
+        follow_up = commit_id in self._prepared
+        self._in_transaction = True
+        try:
+            with contextlib.ExitStack() as held:
+                if not follow_up:  # a pending confirmed commit makes netconfd refuse the locks (see above)
+                    if self._has(":writable-running"):
+                        held.enter_context(self._locked(txn, "running"))
+                    held.enter_context(self._locked(txn, "candidate"))
+                    self._call(txn, changes, "discard-changes", lambda m: m.discard_changes())
+                held.enter_context(self._candidate_discarded())
+                for change, doc in edits:
+                    self._call(txn, [change], f"edit-config ({change.op} {change.path})", _edit(doc, "candidate"))
+                persist_id = commit_id if follow_up else None
+                self._call(txn, changes, "commit confirmed", lambda m: m.commit(
+                    confirmed=True, timeout=str(timeout), persist=commit_id, persist_id=persist_id))
+                self._prepared.add(commit_id)
+                try:
+                    self._verify(txn, changes)
+                except BaseException:
+                    self.cancel(commit_id)
+                    raise
+        finally:
+            self._in_transaction = False
+        log.info("%s: prepared %d change(s) as %s (reverted in %ss unless confirmed)", self.name, len(changes),
+                 commit_id, timeout)
+
+    def confirm(self, commit_id: str) -> None:
+        try:
+            self._rpc(lambda m: m.commit(persist_id=commit_id))
+        except RPCError as exc:
+            raise DriverError(self.name, f"confirming {commit_id} failed: {describe(exc)}") from None
+        self._prepared.discard(commit_id)
+
+    def cancel(self, commit_id: str) -> None:
+        self._prepared.discard(commit_id)
+        try:
+            self._rpc(lambda m: m.cancel_commit(persist_id=commit_id))
+        except RPCError as exc:  # nothing pending under that id: reverted already
+            log.info("%s: cancel-commit %s: %s (not pending)", self.name, commit_id, describe(exc))
+
+    def resolve_commit(self, commit_id: str, confirm: bool) -> CommitOutcome:
+        """NETCONF offers no query for a persist id: the commit is confirmed or cancelled as decided,
+        and the server's answer says whether it was still pending."""
+        try:
+            if confirm:
+                self._rpc(lambda m: m.commit(persist_id=commit_id))
+                return CommitOutcome.CONFIRMED
+            self._rpc(lambda m: m.cancel_commit(persist_id=commit_id))
+            return CommitOutcome.REVERTED
+        except RPCError:
+            # not pending: never confirmed when the decision was to cancel, so its timer reverted it (or it was
+            # never prepared); when the decision was to confirm, it was confirmed before, or it reverted
+            return CommitOutcome.UNKNOWN if confirm else CommitOutcome.REVERTED
 
     def _apply_running(self, txn: Transaction, edits: list[tuple[Change, etree._Element]], dry_run: bool) -> None:
         changes = [c for c, _ in edits]

@@ -109,15 +109,21 @@ def plan(
     inventory_namespace: InventoryNs = "nwi-system",
     strict: Strict = False,
     credentials: Credentials = None,
+    atomic: Annotated[bool, typer.Option("--atomic", help="Plan the whole run as one network-wide transaction.")]
+    = False,
 ) -> None:
-    """Show the order, the per-device transactions and their diffs; change nothing."""
-    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials), read_only=True)
+    """Show the order, the per-device transactions and their diffs, and the network-wide transactions
+    with the devices each spans; change nothing."""
+    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials)
+    opts.atomic = atomic
+    session = _load(files, opts, read_only=True)
     try:
         graph, waves, unreachable = session.plan()
+        groups = session.plan_groups()
     finally:
         session.close()
-    print(render.plan_json(graph, waves, unreachable) if output == "json" else render.plan_text(graph, waves,
-                                                                                                unreachable))
+    render_plan = render.plan_json if output == "json" else render.plan_text
+    print(render_plan(graph, waves, unreachable, groups))
 
 
 @app.command()
@@ -130,9 +136,16 @@ def apply(
     strict: Strict = False,
     credentials: Credentials = None,
     workers: Annotated[int, typer.Option(help="Devices worked on at once.")] = 16,
+    atomic: Annotated[bool, typer.Option(
+        "--atomic", help="The whole run is one network-wide transaction: it lands on all devices or on none.")] = False,
+    confirm_timeout: Annotated[int, typer.Option(
+        "--confirm-timeout", min=1,
+        help="Network-wide transactions: seconds a prepared device waits for the confirm before it reverts.")] = 60,
 ) -> None:
     """Apply resources to their devices in dependency order."""
-    session = _load(files, _options(state_dir, namespace, inventory_namespace, strict, credentials, workers))
+    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, workers)
+    opts.atomic, opts.confirm_timeout = atomic, confirm_timeout
+    session = _load(files, opts)
     progress, task = _progress(len(session.inputs.configs), "applying")
 
     def on_outcome(obj: ConfigObject, outcome: Outcome) -> None:
@@ -148,6 +161,8 @@ def apply(
         results = [session.store.get(k) for k in report.order]
     finally:
         session.close()
+    for rec in report.recovered:
+        err.print("recovered: " + rec.describe(), highlight=False, soft_wrap=True)
     shown = [s for s in results if s is not None]
     if output == "json":
         print(render.as_json(render.object_docs(shown)))

@@ -46,6 +46,16 @@ CONFIG_STATUS = {
         "waitingOn": {"type": "array", "items": {"type": "string"}},
         "device": {"type": "string"},
         "lastAppliedTime": {"type": "string", "format": "date-time"},
+        "transaction": {
+            "type": "object",
+            "description": "The network-wide transaction that last applied the object, and each device's outcome.",
+            "properties": {
+                "name": {"type": "string"},
+                "id": {"type": "string"},
+                "devices": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "note": {"type": "string"},
+            },
+        },
     },
 }
 
@@ -160,6 +170,7 @@ CONFIG_COLUMNS: list[dict[str, Any]] = [
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
     {"name": "Applied", "type": "string", "jsonPath": ".status.appliedHash", "priority": 1},
+    {"name": "Transaction", "type": "string", "jsonPath": ".status.transaction.id", "priority": 1},
 ]
 
 DEVICE_COLUMNS: list[dict[str, Any]] = [

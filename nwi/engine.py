@@ -8,10 +8,15 @@ Scheduling uses :class:`graphlib.TopologicalSorter` incrementally: an object is
 dispatched the moment its last dependency turns Ready (no global wave
 barrier); everything that is ready for one device at that moment goes out as
 one transaction; devices are worked on concurrently (bounded).
+
+Objects in a network-wide transaction (annotation, or ``atomic``) are
+scheduled as one node per group and committed by :mod:`nwi.transaction`'s
+coordinator: on all their devices, or on none.
 """
 
 from __future__ import annotations
 
+import graphlib
 import logging
 import threading
 from collections import defaultdict
@@ -24,10 +29,12 @@ from nwi.conflicts import find_conflicts
 from nwi.drivers.base import Driver, DriverError, Transaction, TransactionRejected
 from nwi.drivers.virtual import apply_change
 from nwi.graph import DependencyGraph, describe_cycle
+from nwi.journal import TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
+from nwi.transaction import Coordinator, GroupNode, Recovered, condense, recover
 from nwi.tree import Tree, TreeError
 
 log = logging.getLogger(__name__)
@@ -154,7 +161,9 @@ class RunReport:
     outcomes: dict[ObjectKey, Outcome] = field(default_factory=dict)
     #: keys in the order they reached their final outcome (Ready in application order)
     order: list[ObjectKey] = field(default_factory=list)
-    transactions: int = 0  # transactions sent to devices (writes)
+    transactions: int = 0  # transactions sent to devices (writes; a group's prepares count one per device and wave)
+    #: what interrupted network-wide transactions of an earlier run had left on their devices
+    recovered: list[Recovered] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -175,10 +184,17 @@ class Engine:
         max_workers: int = 16,
         on_outcome: Callable[[ConfigObject, Outcome], None] | None = None,
         progress: bool = True,
+        journal: TransactionJournal | None = None,
+        confirm_timeout: int = 60,
     ) -> None:
         """``progress``: also record Waiting and Applying on the way (the operator shows them in
-        ``kubectl get``); a sink read only after the run (the CLI's store) needs just the outcomes."""
+        ``kubectl get``); a sink read only after the run (the CLI's store) needs just the outcomes.
+        ``journal``: where network-wide transactions are recorded while they run (None: not recorded,
+        so a run that dies leaves the devices to revert and nothing to report afterwards);
+        ``confirm_timeout``: seconds a prepared device waits for the confirm before it reverts."""
         self.pool = pool
+        self.journal = journal
+        self.confirm_timeout = confirm_timeout
         self.sink = sink
         self.max_workers = max_workers
         self.on_outcome = on_outcome
@@ -193,8 +209,10 @@ class Engine:
         objects: Sequence[ConfigObject],
         device_of: Mapping[ObjectKey, str],
         external_ready: Iterable[ObjectKey] = (),
+        atomic: bool = False,
     ) -> RunReport:
-        """Bring every object onto its device in dependency order."""
+        """Bring every object onto its device in dependency order; ``atomic``: all of them as one
+        network-wide transaction (else the objects' transaction annotations group them)."""
         by_key = {o.key: o for o in objects}
         conflicts = find_conflicts(objects, device_of)
         graph = DependencyGraph.build(objects, external_ready, failed=conflicts)
@@ -232,7 +250,23 @@ class Engine:
         for key in runnable:
             paths[device_of[key]].append(by_key[key].device_path)
         self._reads = _DeviceReads(paths)
-        self._run(graph, by_key, device_of, report, self._apply_batch)
+        grouped = atomic or any(o.transaction for o in objects)
+        if not grouped and self.journal is None:
+            self._run(graph, by_key, device_of, report, self._apply_batch)
+            return report
+        notes: dict[str, str] = {}
+        if self.journal is not None:
+            known = set(device_of.values())
+            report.recovered = recover(self.journal, self.pool.get, known.__contains__)
+            notes = {r.record.group: r.describe() for r in report.recovered}
+        if not grouped:
+            self._run(graph, by_key, device_of, report, self._apply_batch)
+            return report
+        why = {k: _why(o) for k, o in report.outcomes.items()}
+        condensed = condense(runnable, by_key, graph.deps, why, atomic)
+        for key, outcome in condensed.held.items():
+            self._settle(report, by_key[key], device_of, outcome)
+        self._run(graph, by_key, device_of, report, self._apply_batch, condensed.sorter, condensed.members, notes)
         return report
 
     def remove(
@@ -270,11 +304,18 @@ class Engine:
         device_of: Mapping[ObjectKey, str],
         report: RunReport,
         batch_fn: BatchFn,
+        sorter: graphlib.TopologicalSorter[Any] | None = None,
+        group_members: Mapping[str, list[ConfigObject]] | None = None,
+        notes: Mapping[str, str] | None = None,
     ) -> None:
-        ts = graph.sorter()
+        """``sorter`` (with ``group_members``): the graph with each group condensed into one node."""
+        ts: graphlib.TopologicalSorter[Any] = sorter if sorter is not None else graph.sorter()
+        members_of = group_members or {}
+        devices_of_group = {g: {device_of[m.key] for m in ms} for g, ms in members_of.items()}
+        ready_groups: list[GroupNode] = []
         pending: dict[str, list[ConfigObject]] = defaultdict(list)
         busy: set[str] = set()
-        futures: dict[Future[dict[ObjectKey, Outcome]], tuple[str, list[ConfigObject]]] = {}
+        futures: dict[Future[dict[ObjectKey, Outcome]], tuple[set[str], list[ConfigObject], GroupNode | None]] = {}
         self._transactions = 0
         removing = batch_fn == self._remove_batch
         in_flight = Outcome(Phase.DELETING if removing else Phase.APPLYING, Reason.PROGRESSING,
@@ -282,26 +323,44 @@ class Engine:
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="nwi-device") as executor:
 
             def pump() -> None:
-                for key in ts.get_ready():
-                    pending[device_of[key]].append(by_key[key])
+                for node in ts.get_ready():
+                    if isinstance(node, GroupNode):
+                        ready_groups.append(node)
+                    else:
+                        pending[device_of[node]].append(by_key[node])
+                for node in list(ready_groups):  # a group holds all its devices while it runs
+                    devices = devices_of_group[node.group]
+                    if busy.isdisjoint(devices):
+                        ready_groups.remove(node)
+                        busy.update(devices)
+                        batch = members_of[node.group]
+                        for obj in batch:
+                            self._record_transient(obj, device_of, in_flight)
+                        note = (notes or {}).get(node.group, "")
+                        futures[executor.submit(self._group_batch, node.group, batch, device_of, note)] = (
+                            devices, batch, node)
                 for device in list(pending):
                     if device not in busy:
                         batch = pending.pop(device)
                         busy.add(device)
                         for obj in batch:
                             self._record_transient(obj, device_of, in_flight)
-                        futures[executor.submit(batch_fn, device, batch)] = (device, batch)
+                        futures[executor.submit(batch_fn, device, batch)] = ({device}, batch, None)
 
             pump()
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    device, batch = futures.pop(fut)
-                    busy.discard(device)
+                    devices, batch, group = futures.pop(fut)
+                    busy.difference_update(devices)
                     outcomes = fut.result()
                     for obj in batch:
                         self._settle(report, obj, device_of, outcomes[obj.key])
-                    ts.done(*[o.key for o in batch if outcomes[o.key].phase in _SUCCEEDED])
+                    succeeded = [o.key for o in batch if outcomes[o.key].phase in _SUCCEEDED]
+                    if group is None:
+                        ts.done(*succeeded)
+                    elif len(succeeded) == len(batch):
+                        ts.done(group)
                 pump()
         report.transactions = self._transactions
         # whatever was never dispatched sits behind something that did not succeed (in removal,
@@ -346,9 +405,17 @@ class Engine:
     def _apply_batch(self, device: str, objects: list[ConfigObject]) -> dict[ObjectKey, Outcome]:
         try:
             driver = self.pool.get(device)
-            current = self._reads.read(device, driver, [o.device_path for o in objects])
+            _, to_write, outcomes = self._plan_device(device, driver, objects)
         except DriverError as exc:
             return {o.key: _device_failure(exc) for o in objects}
+        outcomes.update(self._write(driver, device, to_write))
+        return outcomes
+
+    def _plan_device(
+        self, device: str, driver: Driver, objects: list[ConfigObject]
+    ) -> tuple[Transaction, list[tuple[ConfigObject, ObjectPlan]], dict[ObjectKey, Outcome]]:
+        """What ``objects`` need on ``device``: the transaction, the objects it writes, the others' outcomes."""
+        current = self._reads.read(device, driver, [o.device_path for o in objects])
         batch = plan_batch(objects, device, current.get)
         outcomes: dict[ObjectKey, Outcome] = {}
         to_write: list[tuple[ConfigObject, ObjectPlan]] = []
@@ -365,8 +432,21 @@ class Engine:
                                             "device differs from the desired state: " + "; ".join(plan.diff()))
             else:
                 to_write.append((obj, plan))
-        outcomes.update(self._write(driver, device, to_write))
-        return outcomes
+        txn = Transaction(device, [p.change for _, p in to_write if p.change is not None])
+        return txn, to_write, outcomes
+
+    def _group_batch(self, group: str, members: list[ConfigObject], device_of: Mapping[ObjectKey, str],
+                     note: str) -> dict[ObjectKey, Outcome]:
+        """One network-wide transaction, by the coordinator (in a worker thread; it holds the group's devices)."""
+
+        def plan(device: str, driver: Driver, objects: list[ConfigObject]) -> tuple[
+                Transaction, list[ConfigObject], dict[ObjectKey, Outcome]]:
+            txn, to_write, outcomes = self._plan_device(device, driver, objects)
+            return txn, [o for o, _ in to_write], outcomes
+
+        coordinator = Coordinator(self.pool.get, plan, self.journal, self.confirm_timeout, self.max_workers,
+                                  self._reads.wrote, self._reads.invalidate, self._count_transaction)
+        return coordinator.run(group, members, device_of, note)
 
     def _write(
         self, driver: Driver, device: str, items: list[tuple[ConfigObject, ObjectPlan]]
@@ -413,6 +493,11 @@ class Engine:
             return {o.key: _device_failure(exc) for o in objects}
         return {o.key: Outcome(Phase.DELETING, Reason.REMOVED, "config removed from the device",
                                wrote=bool(txn)) for o in objects}
+
+
+def _why(outcome: Outcome) -> str:
+    """Why an object cannot run, as a clause: "is Waiting (dependency not found: x)"."""
+    return f"is {outcome.phase} ({outcome.message})"
 
 
 def _device_failure(exc: DriverError) -> Outcome:

@@ -17,6 +17,10 @@ GROUP = "nwi.enc.nokia.com"
 VERSION = "v1alpha2"
 API_VERSION = f"{GROUP}/{VERSION}"
 DEPENDS_ON = f"{GROUP}/depends_on"
+#: objects with the same value (in one namespace) commit on all their devices or on none
+TRANSACTION = f"{GROUP}/transaction"
+#: optional: how many members the transaction has; it waits whole until all of them exist
+TRANSACTION_SIZE = f"{GROUP}/transaction-size"
 
 DriverName = Literal["gnmi", "netconf", "virtual"]
 

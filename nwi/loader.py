@@ -13,6 +13,7 @@ import binascii
 import functools
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import pydantic
 import yaml
 
 from nwi import jsontext
-from nwi.kinds import API_VERSION, CONFIG_KINDS, DEPENDS_ON, DEVICE_KIND, GROUP
+from nwi.kinds import API_VERSION, CONFIG_KINDS, DEPENDS_ON, DEVICE_KIND, GROUP, TRANSACTION, TRANSACTION_SIZE
 from nwi.model import (
     ConfigObject,
     ConfigSpec,
@@ -439,6 +440,9 @@ def _build_config(
             depends_on = parse_depends_on(annotations[DEPENDS_ON], key, api_version)
         except DependsOnError as exc:
             errors.append(InputError(src, label, f"metadata.annotations[{DEPENDS_ON}]{exc.where}", exc.message))
+    transaction, transaction_size = "", 0
+    if isinstance(annotations, Mapping):
+        transaction, transaction_size = _transaction(annotations, src, label, errors)
     generation = meta.get("generation")
     if errors or spec is None or path is None:
         raise InvalidInput(errors)
@@ -452,7 +456,39 @@ def _build_config(
         generation=generation if isinstance(generation, int) else None,
         source=source,
         uid=str(meta.get("uid") or ""),
+        transaction=transaction,
+        transaction_size=transaction_size,
     )
+
+
+_TRANSACTION_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?")
+
+
+def _transaction(annotations: Mapping[str, Any], src: str, label: str, errors: list[InputError]) -> tuple[str, int]:
+    """The transaction annotations: a name like a Kubernetes label value, and an optional member count."""
+    name = annotations.get(TRANSACTION)
+    size_text = annotations.get(TRANSACTION_SIZE)
+    if name is None:
+        if size_text is not None:
+            errors.append(InputError(src, label, f"metadata.annotations[{TRANSACTION_SIZE}]",
+                                     f"given without {TRANSACTION}"))
+        return "", 0
+    if not isinstance(name, str) or not _TRANSACTION_NAME.fullmatch(name):
+        errors.append(InputError(src, label, f"metadata.annotations[{TRANSACTION}]",
+                                 f"{name!r} is not a transaction name (1-63 letters, digits, '-', '_', '.', "
+                                 "starting and ending with a letter or digit)"))
+        return "", 0
+    size = 0
+    if size_text is not None:
+        try:
+            size = int(str(size_text))
+        except ValueError:
+            size = -1
+        if size < 1:
+            errors.append(InputError(src, label, f"metadata.annotations[{TRANSACTION_SIZE}]",
+                                     f"{size_text!r} is not a positive whole number"))
+            size = 0
+    return name, size
 
 
 _REF_FIELDS = frozenset({"apiVersion", "kind", "name", "namespace"})

@@ -13,7 +13,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 from nwi import jsontext
-from nwi.kinds import API_VERSION, DriverName
+from nwi.kinds import API_VERSION, DEPENDS_ON, TRANSACTION, TRANSACTION_SIZE, DriverName
 from nwi.path import GnmiPath
 
 Operation = Literal["merge", "replace", "delete"]
@@ -173,6 +173,10 @@ class ConfigObject:
     generation: int | None = None
     source: Source = field(default_factory=Source)
     uid: str = ""
+    #: the network-wide transaction (annotation ``nwi.enc.nokia.com/transaction``) it belongs to, or ""
+    transaction: str = ""
+    #: the members that transaction has (``nwi.enc.nokia.com/transaction-size``); 0: not declared
+    transaction_size: int = 0
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -196,10 +200,17 @@ class ConfigObject:
 
     def _manifest_head(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"name": self.key.name, "namespace": self.key.namespace}
+        annotations: dict[str, str] = {}
         if self.depends_on:
             refs = [{"apiVersion": API_VERSION, "kind": d.kind, "name": d.name, "namespace": d.namespace}
                     for d in self.depends_on]
-            meta["annotations"] = {"nwi.enc.nokia.com/depends_on": jsontext.dumps(refs)}
+            annotations[DEPENDS_ON] = jsontext.dumps(refs)
+        if self.transaction:
+            annotations[TRANSACTION] = self.transaction
+        if self.transaction_size:
+            annotations[TRANSACTION_SIZE] = str(self.transaction_size)
+        if annotations:
+            meta["annotations"] = annotations
         return {"apiVersion": self.api_version, "kind": self.key.kind, "metadata": meta}
 
 

@@ -49,7 +49,7 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def object_rows(objects: Iterable[StoredObject], wide: bool, show_kind: bool) -> list[list[str]]:
     head = ["NAMESPACE", "NAME", *(["KIND"] if show_kind or wide else []), "SWITCH", "PATH", "PHASE",
-            "WAITING-ON", "AGE", *(["REASON", "MESSAGE", "APPLIED"] if wide else [])]
+            "WAITING-ON", "AGE", *(["REASON", "MESSAGE", "APPLIED", "TRANSACTION"] if wide else [])]
     rows = [head]
     for s in objects:
         k = s.obj.key
@@ -57,7 +57,8 @@ def object_rows(objects: Iterable[StoredObject], wide: bool, show_kind: bool) ->
         row = [k.namespace, k.name, *([k.kind] if show_kind or wide else []), s.obj.spec.switch_id, s.obj.spec.path,
                str(st.phase), ",".join(st.waiting_on) or "<none>", age(s.created)]
         if wide:
-            row += [st.reason or "", _one_line(st.message), st.applied_hash or ""]
+            row += [st.reason or "", _one_line(st.message), st.applied_hash or "",
+                    st.transaction.summary() if st.transaction else "<none>"]
         rows.append(row)
     return rows
 
@@ -86,7 +87,12 @@ def as_yaml(docs: list[dict[str, Any]]) -> str:
     return yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}, sort_keys=False)
 
 
-def plan_text(graph: DependencyGraph, waves: list[list[DeviceBatch]], unreachable: Mapping[str, str]) -> str:
+#: a plan's network-wide transactions: group -> {"devices": [...], "members": [...]}
+PlanGroups = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def plan_text(graph: DependencyGraph, waves: list[list[DeviceBatch]], unreachable: Mapping[str, str],
+              transactions: PlanGroups | None = None) -> str:
     out: list[str] = []
     for key, cycle in sorted(graph.cycles.items()):
         out.append(f"! {key}: dependency cycle {describe_cycle(cycle)}")
@@ -112,12 +118,18 @@ def plan_text(graph: DependencyGraph, waves: list[list[DeviceBatch]], unreachabl
                 else:
                     out.append(f"    {p.change.op} {p.path}   ({p.key})")
                     out.extend(f"        {line}" for line in p.diff())
+    for group, g in (transactions or {}).items():
+        out.append(f"transaction {group}: {len(g['members'])} object(s) on {len(g['devices'])} device(s) "
+                   f"({', '.join(g['devices'])}), all or none")
     out.append(f"plan: {changes} change(s) over {sum(len(w) for w in waves)} device transaction(s); nothing applied")
     return "\n".join(out)
 
 
-def plan_json(graph: DependencyGraph, waves: list[list[DeviceBatch]], unreachable: Mapping[str, str]) -> str:
+def plan_json(graph: DependencyGraph, waves: list[list[DeviceBatch]], unreachable: Mapping[str, str],
+              transactions: PlanGroups | None = None) -> str:
     doc = {
+        "transactions": {k: {"devices": list(v["devices"]), "members": list(v["members"])}
+                         for k, v in (transactions or {}).items()},
         "cycles": {str(k): [str(c) for c in v] for k, v in graph.cycles.items()},
         "missing": {str(k): [str(c) for c in v] for k, v in graph.missing.items()},
         "blocked": {str(k): [str(c) for c in v] for k, v in graph.blocked.items()},

@@ -18,12 +18,14 @@ from nwi.drivers.base import DriverError
 from nwi.engine import DriverPool, Engine, RunReport
 from nwi.graph import DependencyGraph, describe_cycle
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory
+from nwi.journal import FileJournal
 from nwi.loader import InputError, InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject, Source
 from nwi.parsecache import ParseCache
 from nwi.planner import DeviceBatch, simulate_waves
 from nwi.status import Outcome, Phase
 from nwi.store import Store
+from nwi.transaction import groups
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Options:
     strict: bool = False
     credentials_file: Path | None = None
     workers: int = 16
+    atomic: bool = False  # apply: the whole run is one network-wide transaction
+    confirm_timeout: int = 60  # seconds a prepared device waits for the confirm before it reverts
 
 
 def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = False) -> InputSet:
@@ -160,6 +164,10 @@ class Session:
         here = {o.key for o in objects}
         return [s.key for s in self.store.objects() if s.key not in here and s.status.phase == Phase.READY]
 
+    def journal(self) -> FileJournal:
+        """Network-wide transactions in flight, kept beside the state (read back after a crash)."""
+        return FileJournal(self.opts.state_dir / "transactions")
+
     def pool(self) -> DriverPool:
         return DriverPool(lambda device_id: self.inventory.driver(device_id, self.opts.state_dir))
 
@@ -171,8 +179,9 @@ class Session:
         pool = self.pool()
         with gc_paused():  # a run's statuses, trees and requests are freed by reference counting
             try:
-                engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
-                return engine.apply(objects, self.device_map(objects), external)
+                engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False,
+                                journal=self.journal(), confirm_timeout=self.opts.confirm_timeout)
+                return engine.apply(objects, self.device_map(objects), external, atomic=self.opts.atomic)
             finally:
                 pool.close()
                 self.store.flush()
@@ -229,3 +238,10 @@ class Session:
             batches = simulate_waves(objects, graph.wave_numbers(), devices, reads)
             settle_heap()  # the plan is what the command shows, kept to the end like the inputs
         return graph, batches, unreachable
+
+    def plan_groups(self) -> dict[str, dict[str, list[str]]]:
+        """The plan's network-wide transactions: each group's devices and members."""
+        objects = self.inputs.configs
+        device_of = self.device_map(objects)
+        return {g: {"devices": list(dict.fromkeys(device_of[m.key] for m in ms)), "members": [str(m.key) for m in ms]}
+                for g, ms in groups(objects, self.opts.atomic).items()}

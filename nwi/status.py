@@ -46,6 +46,12 @@ class Reason(enum.StrEnum):
     TRANSACTION_REJECTED = "TransactionRejected"
     DEVICE_ERROR = "DeviceError"
     REMOVED = "Removed"
+    # network-wide transactions (nwi.transaction)
+    TRANSACTION_ABORTED = "TransactionAborted"  # another device of the transaction failed: nothing stays anywhere
+    TRANSACTION_INCOMPLETE = "TransactionIncomplete"  # not every declared member exists yet: the group waits
+    TRANSACTION_CYCLE = "TransactionCycle"  # an object outside the group both needs and is needed by it
+    CONFIRMED_COMMIT_UNSUPPORTED = "ConfirmedCommitUnsupported"
+    TRANSACTION_IN_DOUBT = "TransactionInDoubt"  # confirm failed after the decision: the device may revert
 
 
 _stamp: tuple[int, str] = (0, "")
@@ -61,6 +67,39 @@ def now() -> str:
 
 
 @dataclass(frozen=True)
+class TransactionInfo:
+    """Which network-wide transaction applied an object, and how each of its devices came out.
+
+    ``devices`` pairs a device with its outcome: Confirmed, InSync (nothing to
+    write there), Reverted (prepared, then cancelled), Refused, Failed,
+    NotPrepared (never reached), InDoubt (the confirm did not get through).
+    """
+
+    group: str
+    id: str
+    devices: tuple[tuple[str, str], ...] = ()
+    note: str = ""  # e.g. what a recovery found of an interrupted earlier attempt
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.group, "id": self.id, "devices": dict(self.devices)}
+        if self.note:
+            d["note"] = self.note
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> TransactionInfo | None:
+        if not isinstance(d, dict) or not d.get("name"):
+            return None
+        devices = d.get("devices") or {}
+        return cls(str(d["name"]), str(d.get("id", "")), tuple((str(k), str(v)) for k, v in devices.items()),
+                   str(d.get("note", "")))
+
+    def summary(self) -> str:
+        """One line for a table column: ``name/id pe1=Confirmed,pe2=Confirmed``."""
+        return f"{self.group}/{self.id} " + ",".join(f"{d.rsplit('/', 1)[-1]}={o}" for d, o in self.devices)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What happened to one object, from which its whole status follows."""
 
@@ -70,6 +109,7 @@ class Outcome:
     waiting_on: tuple[str, ...] = ()
     applied_hash: str | None = None  # set when the device holds the desired state
     wrote: bool = False  # a write went to the device for this object
+    transaction: TransactionInfo | None = None  # the network-wide transaction it was part of
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,7 @@ class ObjectStatus:
     waiting_on: list[str] = field(default_factory=list)
     device: str = ""
     last_applied_time: str | None = None
+    transaction: TransactionInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         # every field present, empty or not: the operator's merge patch turns empty ones into
@@ -136,6 +177,8 @@ class ObjectStatus:
             d["appliedHash"] = self.applied_hash
         if self.last_applied_time:
             d["lastAppliedTime"] = self.last_applied_time
+        if self.transaction is not None:
+            d["transaction"] = self.transaction.to_dict()
         return d
 
     @classmethod
@@ -171,6 +214,7 @@ class ObjectStatus:
             waiting_on=list(d.get("waitingOn") or []),
             device=d.get("device", ""),
             last_applied_time=d.get("lastAppliedTime"),
+            transaction=TransactionInfo.from_dict(d.get("transaction")),
         )
 
 
@@ -197,6 +241,7 @@ def _same_outcome(outcome: Outcome, prev: ObjectStatus, generation: int | None, 
         and generation == prev.observed_generation
         and device == prev.device
         and len(prev.conditions) == 4
+        and (outcome.transaction is None or outcome.transaction == prev.transaction)
     )
 
 
@@ -260,4 +305,5 @@ def derive_status(
         waiting_on=list(outcome.waiting_on),
         device=device,
         last_applied_time=stamp if outcome.wrote else prev.last_applied_time,
+        transaction=outcome.transaction if outcome.transaction is not None else prev.transaction,
     )
