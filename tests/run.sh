@@ -2,11 +2,11 @@
 # The whole test suite from a fresh machine: installs what the tests need
 # (Debian packages, Python packages, the cached kube-apiserver build), then
 # runs lint, type checks and pytest. The real peers (kube-apiserver + etcd,
-# netconfd, the UML kernel) are started by pytest fixtures in tests/harness/.
+# netconfd, the guest kernel for the VLAN tests) are started by pytest fixtures in tests/harness/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(iproute2 kmod user-mode-linux netconfd yangcli openssh-server etcd-server openssl libyang2-dev libyang2-tools gcc)
+DEBS=(iproute2 kmod netconfd yangcli openssh-server etcd-server openssl libyang2-dev libyang2-tools gcc)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -24,6 +24,11 @@ if [ -x tests/harness/kube-apiserver.sh ]; then
   echo "== kube-apiserver (cached build)"
   tests/harness/kube-apiserver.sh build
 fi
+
+# the VLAN tests' guest kernel: Debian's kernel image unpacked once under ~/.cache/nwi-vm (keyed by
+# its version), booted under QEMU (installs qemu-system-x86, busybox-static, cpio itself)
+echo "== guest kernel for the VLAN tests (cached)"
+tests/harness/vm-kernel.sh build >/dev/null
 
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"

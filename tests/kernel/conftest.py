@@ -18,7 +18,7 @@ import pytest
 from nwi.drivers.linux import netns as ns
 from nwi.drivers.linux.datastore import LinuxDatastore
 
-#: one prefix per test run (and per UML guest), short enough for 15-char link names elsewhere
+#: one prefix per test run (and per guest kernel), short enough for 15-char link names elsewhere
 RUN_PREFIX = f"nwit{os.getpid() % 100000}{secrets.token_hex(2)}-"
 
 

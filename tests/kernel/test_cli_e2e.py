@@ -1,8 +1,8 @@
 """End to end: ``nwi apply`` on samples/linux builds real links in the device's namespace.
 
 The host kernel has no 802.1Q, so here the macvlan/bridge part of the samples
-is applied; ``uml_cases.py`` applies the whole of samples/linux, VLANs included,
-inside the UML guest.
+is applied; ``guest_cases.py`` applies the whole of samples/linux, VLANs included,
+inside the guest kernel (QEMU).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""VLAN tests that need a kernel with 802.1Q and VLAN-aware bridges: run *inside* the UML guest.
+"""VLAN tests that need a kernel with 802.1Q and VLAN-aware bridges: run *inside* the guest kernel.
 
-``test_uml.py`` boots the guest and runs this file there with pytest; each test
+``test_vlan_guest.py`` boots the guest and runs this file there with pytest; each test
 here is reported back as a host test. The host kernel lacks 8021q and bridge
 VLAN filtering, so this file refuses to run outside the guest.
 """
@@ -16,7 +16,7 @@ from nwi.drivers.base import TransactionRejected
 from nwi.drivers.linux.applier import Applier
 from nwi.drivers.linux.datastore import LinuxDatastore
 from tests.conftest import SAMPLES, NwiRunner
-from tests.harness.uml import GUEST_ENV
+from tests.harness.vm import GUEST_ENV
 from tests.kernel.helpers import (
     bridge_vlans,
     delete,
@@ -32,7 +32,7 @@ from tests.kernel.helpers import (
 
 pytestmark = [
     pytest.mark.kernel,
-    pytest.mark.skipif(not os.environ.get(GUEST_ENV), reason="runs inside the UML guest only (see test_uml.py)"),
+    pytest.mark.skipif(not os.environ.get(GUEST_ENV), reason="runs in the guest kernel only (test_vlan_guest.py)"),
 ]
 
 TRUNK = {"type": "veth", "peer": "v1", "admin-state": "enable"}
