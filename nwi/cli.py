@@ -6,33 +6,44 @@ Exit codes: 0 success; 1 some objects are not Ready (failed, waiting, blocked);
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
+from collections.abc import Callable
+from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nwi import crdgen, render
+from nwi import clihelp, crdgen, render
 from nwi.graph import DependencyGraph
-from nwi.kinds import CONFIG_KINDS
+from nwi.kinds import CONFIG_KINDS, DEVICE_KIND, DEVICE_PLURAL
 from nwi.loader import InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject
 from nwi.session import Options, Session, validate_inputs
 from nwi.status import Outcome, Phase
-from nwi.store import Store
+from nwi.store import Store, device_manifest
 
 EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
 
 app = typer.Typer(
     name="nwi",
+    cls=clihelp.Group,
     help="Declarative network automation: apply config resources to devices as a dependency graph.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain usage errors (`Error: Invalid value for '-o' ...`), as kubectl prints them, not rich panels
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+command = functools.partial(app.command, cls=clihelp.Command)  # every command's --help as kubectl's
 err = Console(stderr=True)
 
 
@@ -50,7 +61,44 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse switchIDs without
 Credentials = Annotated[
     Path | None, typer.Option("--credentials", envvar="NWI_CREDENTIALS", help="YAML: device name -> username/password.")
 ]
-Output = Annotated[str, typer.Option("--output", "-o", help="Output format.")]
+
+
+class ListFormat(StrEnum):
+    """``-o`` of the listing commands: typer makes an enum a choice, anything else a usage error."""
+
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class GraphFormat(StrEnum):
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+ListOutput = Annotated[ListFormat, typer.Option("--output", "-o", help="Output format.")]
+PlanOutput = Annotated[PlanFormat, typer.Option("--output", "-o", help="Output format.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nwi {metadata.version('nwi')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_version, help="Print nwi's version and exit.")
+    ] = False,
+) -> None:
+    pass
 
 
 def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, credentials: Path | None,
@@ -87,7 +135,7 @@ def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
     return progress, task
 
 
-@app.command()
+@command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to check.")],
     namespace: Namespace = "default",
@@ -100,10 +148,10 @@ def validate(
           f"{len(inputs.secrets)} secret(s)")
 
 
-@app.command()
+@command()
 def plan(
     files: Files,
-    output: Output = "text",
+    output: PlanOutput = PlanFormat.text,
     state_dir: StateDir = Path(".nwi"),
     namespace: Namespace = "default",
     inventory_namespace: InventoryNs = "nwi-system",
@@ -126,10 +174,10 @@ def plan(
     print(render_plan(graph, waves, unreachable, groups))
 
 
-@app.command()
+@command()
 def apply(
     files: Files,
-    output: Output = "table",
+    output: ListOutput = ListFormat.table,
     state_dir: StateDir = Path(".nwi"),
     namespace: Namespace = "default",
     inventory_namespace: InventoryNs = "nwi-system",
@@ -175,7 +223,7 @@ def apply(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_NOT_READY)
 
 
-@app.command()
+@command()
 def delete(
     files: Files,
     state_dir: StateDir = Path(".nwi"),
@@ -198,48 +246,94 @@ def delete(
     raise typer.Exit(EXIT_OK if all(o.phase == Phase.DELETING for o in report.outcomes.values()) else EXIT_NOT_READY)
 
 
+DEVICE_NAMES = (DEVICE_KIND.lower(), DEVICE_PLURAL, "nwidev")
+
+
 def _kind_filter(kind: str | None) -> set[str] | None:
+    """The kinds ``KIND`` names (kind, plural, singular or short name, as kubectl takes them)."""
     if kind is None:
         return None
     wanted = kind.lower().split(".")[0]
+    if wanted in DEVICE_NAMES:
+        return {DEVICE_KIND}
     for k in CONFIG_KINDS.values():
         if wanted in (k.kind.lower(), k.plural, k.singular, *k.short_names):
             return {k.kind}
-    error(f"unknown kind {kind!r} (known: {', '.join(CONFIG_KINDS)})")
+    error(f"unknown kind {kind!r} (known: {', '.join([*CONFIG_KINDS, DEVICE_KIND])})")
     raise typer.Exit(EXIT_USAGE)
 
 
-@app.command()
+@command()
 def get(
-    kind: Annotated[str | None, typer.Argument(help="Kind, plural or short name (default: all).")] = None,
-    output: Output = "table",
+    kind: Annotated[str | None, typer.Argument(help="Kind, plural or short name (default: every config kind).")] = None,
+    name: Annotated[str | None, typer.Argument(help="Only the object of this name.")] = None,
+    output: ListOutput = ListFormat.table,
     state_dir: StateDir = Path(".nwi"),
     namespace: Annotated[str | None, typer.Option("--namespace", "-n", help="Only this namespace.")] = None,
 ) -> None:
-    """List objects with their status, in the order they were applied."""
+    """List objects with their status, in the order they were applied; or Devices (`nwi get devices`).
+
+    With a NAME, `-o yaml` shows that object whole: its status message in full (the tables cut it).
+
+    Examples:
+
+      nwi get
+      nwi get srosconfigs -o wide
+      nwi get srosconfig vpls-01 -o yaml
+      nwi get devices
+    """
     kinds = _kind_filter(kind)
     store = Store(state_dir, read_only=True)
     try:
-        objs = [s for s in store.objects()
-                if (kinds is None or s.key.kind in kinds)
-                and (namespace is None or s.key.namespace == namespace)]
+        if kinds == {DEVICE_KIND}:
+            devices = sorted((d for d in store.devices() if namespace is None or d.key.namespace == namespace),
+                             key=lambda d: d.key)
+            objs = []
+        else:
+            objs = [s for s in store.objects()
+                    if (kinds is None or s.key.kind in kinds)
+                    and (namespace is None or s.key.namespace == namespace)]
     finally:
         store.close()
+    if kinds == {DEVICE_KIND}:
+        devices = [d for d in devices if name is None or d.key.name == name]
+        _not_found(kind, name, devices)
+        _show([device_manifest(d) for d in devices], name, output,
+              lambda: render.device_rows(devices, wide=output == "wide"))
+        return
+    if name is not None and kinds is None:
+        error("a NAME needs a KIND: nwi get KIND NAME")
+        raise typer.Exit(EXIT_USAGE)
+    objs = [s for s in objs if name is None or s.key.name == name]
+    _not_found(kind, name, objs)
     objs.sort(key=lambda s: (s.seq is None, s.seq or 0, s.key))
+    _show(render.object_docs(objs), name, output,
+          lambda: render.object_rows(objs, wide=output == "wide", show_kind=kinds is None))
+
+
+def _not_found(kind: str | None, name: str | None, found: list[Any]) -> None:
+    if name is not None and not found:
+        error(f"{kind} {name!r} not found")
+        raise typer.Exit(EXIT_NOT_READY)
+
+
+def _show(docs: list[dict[str, Any]], name: str | None, output: str, rows: Callable[[], list[list[str]]]) -> None:
+    """As kubectl: one named object alone, else a List; a table unless -o json|yaml."""
+    doc: Any = docs[0] if name is not None and len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
     if output == "json":
-        print(render.as_json(render.object_docs(objs)))
+        print(json.dumps(doc, indent=2))
     elif output == "yaml":
-        print(render.as_yaml(render.object_docs(objs)), end="")
-    elif not objs:
+        print(yaml.safe_dump(doc, sort_keys=False), end="")
+    elif not docs:
         err.print("No resources found.")
     else:
-        print(render.table(render.object_rows(objs, wide=output == "wide", show_kind=kinds is None)))
+        print(render.table(rows()))
 
 
-@app.command()
+@command()
 def graph(
     files: Files,
-    format: Annotated[str, typer.Option("--format", help="dot or mermaid.")] = "dot",
+    format: Annotated[GraphFormat, typer.Option("--format", help="Graph language.")] = GraphFormat.dot,
     state_dir: StateDir = Path(".nwi"),
     namespace: Namespace = "default",
 ) -> None:
@@ -261,7 +355,7 @@ def graph(
     print(render.graph_mermaid(edges, phases) if format == "mermaid" else render.graph_dot(edges, phases))
 
 
-@app.command()
+@command()
 def crds(out: Annotated[Path | None, typer.Option("--out", help="Write files here instead of stdout.")] = None) -> None:
     """Print (or write) the CustomResourceDefinitions."""
     if out is not None:
@@ -271,7 +365,7 @@ def crds(out: Annotated[Path | None, typer.Option("--out", help="Write files her
     print("---\n".join(crdgen.render(doc) for doc in crdgen.generate().values()), end="")
 
 
-@app.command("remove-netns")
+@command("remove-netns")
 def remove_netns(
     devices: Annotated[list[str], typer.Argument(help="Linux-backed virtual devices whose namespace to remove.")],
 ) -> None:
@@ -283,7 +377,7 @@ def remove_netns(
         print(f"{netns_for_device(device)}: {'removed' if gone else 'not present'}")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
 def bench(ctx: typer.Context) -> None:
     """Fleet-scale benchmark from a source checkout (the options of `python -m bench`)."""
     # bench/ is not installed (a top-level `bench` package in site-packages would shadow others'):
@@ -307,13 +401,13 @@ def _register_optional() -> None:
     except ImportError:
         pass
     else:
-        app.command("mock-gnmi")(mock_gnmi)
+        command("mock-gnmi")(mock_gnmi)
     try:
         from nwi.operator.cli import operator
     except ImportError:
         pass
     else:
-        app.command("operator")(operator)
+        command("operator")(operator)
 
 
 _register_optional()

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from nwi.graph import DependencyGraph, describe_cycle
-from nwi.model import ObjectKey
+from nwi.model import DeviceObject, ObjectKey
 from nwi.planner import DeviceBatch
 from nwi.store import StoredObject
 
@@ -61,6 +61,31 @@ def object_rows(objects: Iterable[StoredObject], wide: bool, show_kind: bool) ->
                     st.transaction.summary() if st.transaction else "<none>"]
         rows.append(row)
     return rows
+
+
+def device_rows(devices: Iterable[DeviceObject], wide: bool) -> list[list[str]]:
+    """Devices as ``kubectl get devices`` lists them (the CLI has no reachability to show)."""
+    wide_head = ["BACKEND", "TRANSPORT", "CREDENTIALS"] if wide else []
+    rows = [["NAMESPACE", "NAME", "ADDRESS", "PORT", "DRIVER", *wide_head]]
+    for d in devices:
+        spec = d.spec
+        row = [d.key.namespace, d.key.name, d.address, str(spec.default_port() or "<none>"), spec.driver]
+        if wide:
+            row += [spec.backend if spec.driver == "virtual" else "<none>", _transport(d),
+                    spec.credentials_secret_ref.name if spec.credentials_secret_ref else "<file or env>"]
+        rows.append(row)
+    return rows
+
+
+def _transport(d: DeviceObject) -> str:
+    spec = d.spec
+    if spec.driver == "virtual":
+        return "local"
+    if spec.driver == "netconf":
+        return "ssh" if spec.host_key_verify else "ssh (host key not verified)"
+    if spec.insecure:
+        return "plaintext"
+    return "tls (not verified)" if spec.tls is not None and spec.tls.skip_verify else "tls"
 
 
 def _one_line(text: str, limit: int = 100) -> str:

@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 """
 
 
+def device_manifest(d: DeviceObject) -> dict[str, Any]:
+    """A Device as stored and shown (``nwi get devices -o yaml``): its spec, never a Secret's content."""
+    return {
+        "apiVersion": "nwi.enc.nokia.com/v1alpha2",
+        "kind": "Device",
+        "metadata": {"name": d.key.name, "namespace": d.key.namespace},
+        "spec": d.spec.model_dump(by_alias=True, exclude_none=True),
+    }
+
+
 class StoredObject:
     """A stored object and its status. The object is re-validated from its manifest only when
     something needs it: a re-apply of 10k objects needs just their statuses and hashes."""
@@ -160,13 +170,8 @@ class Store:
         with self._db:
             self._db.execute("BEGIN")
             for d in devices:
-                manifest: dict[str, Any] = {
-                    "apiVersion": "nwi.enc.nokia.com/v1alpha2",
-                    "kind": "Device",
-                    "metadata": {"name": d.key.name, "namespace": d.key.namespace},
-                    "spec": d.spec.model_dump(by_alias=True, exclude_none=True),
-                }
-                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)", (str(d.key), jsontext.dumps(manifest)))
+                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)",
+                                 (str(d.key), jsontext.dumps(device_manifest(d))))
 
     def close(self) -> None:
         self.flush()
