@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
-from nwi.operator.controller import OperatorConfig
+from nwi.operator.controller import LOOPBACK, OperatorConfig
 
 
 def operator(
@@ -52,6 +52,12 @@ def operator(
     workers: Annotated[int, typer.Option(min=1, help="Devices worked on at once.")] = 16,
     metrics_port: Annotated[int, typer.Option(help="Prometheus /metrics port (0: off).")] = 8000,
     health_port: Annotated[int, typer.Option(help="Liveness/readiness /healthz port (0: off).")] = 8080,
+    listen_address: Annotated[
+        str, typer.Option(envvar="NWI_LISTEN_ADDRESS",
+                          help="Address /metrics and /healthz listen on. Loopback by default, so that outside a "
+                               "cluster they are not open to the network; deploy/ sets 0.0.0.0 for the kubelet's "
+                               "probes and Prometheus."),
+    ] = LOOPBACK,
     peering: Annotated[
         str | None, typer.Option(help="kopf peering object for several replicas (default: 'default' if present).")
     ] = None,
@@ -79,6 +85,7 @@ def operator(
         workers=workers,
         metrics_port=metrics_port,
         health_port=health_port,
+        listen_address=listen_address,
         peering=peering,
         standalone=standalone,
         priority=priority,

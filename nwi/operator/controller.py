@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: failures that no retry can fix: the object itself must change
 PERMANENT = {Reason.DEPENDENCY_CYCLE, Reason.INVALID}
+# where /metrics and /healthz listen unless told otherwise: not every address of a developer's machine
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass
@@ -52,6 +54,14 @@ class OperatorConfig:
     workers: int = 16
     metrics_port: int = 8000  # 0: off
     health_port: int = 8080  # 0: off
+    listen_address: str = LOOPBACK  # of /metrics and /healthz; the Deployment sets 0.0.0.0
+
+    def liveness_endpoint(self) -> str | None:
+        """kopf's /healthz URL (kopf listens where it points), or None when off."""
+        if not self.health_port:
+            return None
+        host = f"[{self.listen_address}]" if ":" in self.listen_address else self.listen_address
+        return f"http://{host}:{self.health_port}/healthz"
     peering: str | None = None  # kopf peering object name (None: auto-detect "default")
     standalone: bool = False
     priority: int | None = None

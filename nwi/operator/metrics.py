@@ -7,6 +7,7 @@ from colliding on metric names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -29,5 +30,8 @@ class Metrics:
         self.transactions = Counter("nwi_device_transactions", "Transactions sent to devices (writes).",
                                     registry=r)
 
-    def serve(self, port: int, address: str = "0.0.0.0") -> None:
-        start_http_server(port, addr=address, registry=self.registry)
+    def serve(self, port: int, address: str) -> WSGIServer:
+        """Serve /metrics on ``address`` in a daemon thread (no default address: where it listens is the
+        caller's choice)."""
+        server, _ = start_http_server(port, addr=address, registry=self.registry)
+        return server

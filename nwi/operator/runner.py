@@ -63,7 +63,7 @@ def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None
     api_client = load_client(cfg.kubeconfig, cfg.context)
     metrics = Metrics()
     if cfg.metrics_port:
-        metrics.serve(cfg.metrics_port)
+        metrics.serve(cfg.metrics_port, cfg.listen_address)
     # peering: replicas with distinct priorities; the highest runs, the others pause until it is gone.
     # Priority and identity are this process's, across kopf restarts: a peering record left by the
     # previous run is then our own, never a conflict to pause for
@@ -91,7 +91,7 @@ def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None
             priority=priority,
             identity=identity,
             stop_flag=kopf_run.stop,
-            liveness_endpoint=f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None,
+            liveness_endpoint=cfg.liveness_endpoint(),
         )
 
     signalled = threading.Event()
