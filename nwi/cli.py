@@ -99,11 +99,17 @@ def _root(
     ] = False,
 ) -> None:
     pass
+YangPath = Annotated[list[Path] | None, typer.Option(
+    "--yang-path", help="YANG search directory (repeatable; else NWI_YANG_PATH, colon-separated): "
+                        "check objects against their device's models.")]
 
 
 def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, credentials: Path | None,
-             workers: int = 16) -> Options:
-    return Options(state_dir, namespace, inventory_ns, strict, credentials, workers)
+             workers: int = 16, yang: list[Path] | None = None) -> Options:
+    from nwi.schema import yang_paths
+
+    return Options(state_dir, namespace, inventory_ns, strict, credentials, workers,
+                   yang_paths=tuple(yang_paths(yang)))
 
 
 def _validated(files: list[Path], opts: Options, cache: bool = False) -> InputSet:
@@ -141,11 +147,14 @@ def validate(
     namespace: Namespace = "default",
     inventory_namespace: InventoryNs = "nwi-system",
     strict: Strict = False,
+    yang_path: YangPath = None,
 ) -> None:
     """Check resources without contacting any device."""
-    inputs = _validated(paths, _options(Path(".nwi"), namespace, inventory_namespace, strict, None))
+    inputs = _validated(paths, _options(Path(".nwi"), namespace, inventory_namespace, strict, None, yang=yang_path))
     print(f"valid: {len(inputs.configs)} config object(s), {len(inputs.devices)} device(s), "
           f"{len(inputs.secrets)} secret(s)")
+    print(inputs.schema.summary() if inputs.schema is not None else
+          "schema: not checked (no --yang-path or NWI_YANG_PATH: properties are free-form)")
 
 
 @command()
@@ -159,10 +168,11 @@ def plan(
     credentials: Credentials = None,
     atomic: Annotated[bool, typer.Option("--atomic", help="Plan the whole run as one network-wide transaction.")]
     = False,
+    yang_path: YangPath = None,
 ) -> None:
     """Show the order, the per-device transactions and their diffs, and the network-wide transactions
     with the devices each spans; change nothing."""
-    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials)
+    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, yang=yang_path)
     opts.atomic = atomic
     session = _load(files, opts, read_only=True)
     try:
@@ -189,9 +199,11 @@ def apply(
     confirm_timeout: Annotated[int, typer.Option(
         "--confirm-timeout", min=1,
         help="Network-wide transactions: seconds a prepared device waits for the confirm before it reverts.")] = 60,
+    yang_path: YangPath = None,
 ) -> None:
     """Apply resources to their devices in dependency order."""
-    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, workers)
+    opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, workers,
+                    yang=yang_path)
     opts.atomic, opts.confirm_timeout = atomic, confirm_timeout
     session = _load(files, opts)
     progress, task = _progress(len(session.inputs.configs), "applying")

@@ -39,6 +39,7 @@ from nwi.path import PathError, parse_path
 
 if TYPE_CHECKING:
     from nwi.parsecache import ParseCache
+    from nwi.schema.check import SchemaReport
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_FILES = {"kustomization.yaml", "kustomization.yml", "Kustomization"}
@@ -76,6 +77,8 @@ class InputSet:
     devices: list[DeviceObject] = field(default_factory=list)
     secrets: list[SecretObject] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    #: what the YANG checks did (nwi.schema), when the set was validated with models
+    schema: SchemaReport | None = None
 
     def extend(self, other: InputSet) -> None:
         self.configs += other.configs

@@ -38,6 +38,8 @@ class Options:
     workers: int = 16
     atomic: bool = False  # apply: the whole run is one network-wide transaction
     confirm_timeout: int = 60  # seconds a prepared device waits for the confirm before it reverts
+    #: YANG search directories (--yang-path / NWI_YANG_PATH): objects are checked against their kind's models
+    yang_paths: tuple[Path, ...] = ()
 
 
 def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = False) -> InputSet:
@@ -73,6 +75,7 @@ def _check_inputs(inputs: InputSet, opts: Options) -> None:
                                  "metadata.annotations[nwi.enc.nokia.com/depends_on]",
                                  f"dependency cycle: {describe_cycle(cycle, key)}"))
     errors += _check_properties(inputs.configs)
+    errors += _check_schema(inputs, opts)
     if opts.strict:
         inventory = Inventory(inputs.devices, inputs.secrets, opts.inventory_namespace, strict=True)
         for obj in inputs.configs:
@@ -115,6 +118,16 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _check_schema(inputs: InputSet, opts: Options) -> list[InputError]:
+    """The YANG checks of every object (nwi.schema), when models were given; their report stays with the set."""
+    if not opts.yang_paths:
+        return []  # free-form properties, as without models ever; libyang is not even imported
+    from nwi.schema.check import check_configs
+
+    inputs.schema = check_configs(inputs.configs, opts.yang_paths)
+    return inputs.schema.errors
 
 
 def _check_properties(configs: Sequence[ConfigObject]) -> list[InputError]:

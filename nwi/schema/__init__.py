@@ -38,16 +38,34 @@ Without models nothing here runs and properties stay free-form.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from nwi.schema.kinds import KIND_MODELS, KindModels, models_for_kind
-from nwi.schema.models import ModelSet, ModelSetError, ModuleInfo, load_model_set
-from nwi.schema.nodes import SchemaNode
-from nwi.schema.values import Checked, check_value
+if TYPE_CHECKING:
+    from nwi.schema.kinds import KIND_MODELS, KindModels, models_for_kind
+    from nwi.schema.models import ModelSet, ModelSetError, ModuleInfo, load_model_set
+    from nwi.schema.nodes import SchemaNode
+    from nwi.schema.values import Checked, check_value
 
 YANG_PATH_ENV = "NWI_YANG_PATH"
+
+# the names below import libyang (its C library and CFFI module): only when used, so that commands
+# run without models never load it
+_LAZY = {
+    "KIND_MODELS": "kinds", "KindModels": "kinds", "models_for_kind": "kinds",
+    "ModelSet": "models", "ModelSetError": "models", "ModuleInfo": "models", "load_model_set": "models",
+    "SchemaNode": "nodes", "Checked": "values", "check_value": "values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nwi.schema' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"nwi.schema.{module}"), name)
 
 
 def yang_paths(given: Sequence[Path] | None) -> list[Path]:

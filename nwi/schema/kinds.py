@@ -17,25 +17,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from nwi.schema.models import ModelSet, load_model_set, module_files
+from nwi.schema.models import ModelSet, dir_modules, load_model_set
 
 
 @dataclass(frozen=True)
 class KindModels:
-    """The default model set of one kind."""
+    """The default model set of one kind: module globs, the first one naming the kind's own modules."""
 
     modules: tuple[str, ...]
     features: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     #: the module whose top-level node the kind's path root is (SR OS: /configure of nokia-conf)
     root_module: str = ""
+    #: models any vendor ships (OpenConfig): a directory that holds a vendor's native models too is
+    #: that vendor's copy, used only when no directory holds these models alone
+    generic: bool = False
 
     def load(self, yang_paths: Sequence[str | Path]) -> ModelSet:
-        return load_model_set(yang_paths, self.modules, self.features)
+        """The kind's model set from the directories :meth:`search_dirs` picks."""
+        return load_model_set(self.search_dirs(yang_paths), self.modules, self.features)
+
+    def holds(self, directory: Path) -> bool:
+        return any(fnmatch.fnmatchcase(name, self.modules[0]) for name in dir_modules(directory))
+
+    def search_dirs(self, yang_paths: Sequence[str | Path]) -> list[Path]:
+        """The directories (in the given order) to search for this kind: those holding its modules, and
+        those holding no kind's modules (shared ones such as ietf). One ``--yang-path`` list can then
+        name SR OS, SR Linux and OpenConfig models at once, each kind compiling only its own."""
+        dirs = [Path(p) for p in yang_paths]
+        mine = [d for d in dirs if self.holds(d)]
+        if self.generic:
+            native = [k for k in KIND_MODELS.values() if not k.generic]
+            alone = [d for d in mine if not any(k.holds(d) for k in native)]
+            mine = alone or mine
+        shared = [d for d in dirs if not any(k.holds(d) for k in KIND_MODELS.values())]
+        return [d for d in dirs if d in mine or d in shared]
 
     def available(self, yang_paths: Sequence[str | Path]) -> bool:
-        """Whether any of the kind's modules is under the directories (nothing is compiled)."""
-        files = module_files(Path(p) for p in yang_paths)
-        return any(fnmatch.fnmatchcase(name, pat) for pat in self.modules for name in files)
+        """Whether the kind's own modules are under any of the directories (nothing is compiled)."""
+        return any(self.holds(Path(p)) for p in yang_paths)
 
 
 KIND_MODELS: Mapping[str, KindModels] = MappingProxyType({
@@ -44,7 +63,7 @@ KIND_MODELS: Mapping[str, KindModels] = MappingProxyType({
     # has no enum values); the features module is loaded first with all of them
     "SRLinuxConfig": KindModels(("srl_nokia-*",), MappingProxyType({"srl_nokia-features": ("*",)})),
     # interface types are iana-if-type's identities, which no openconfig module imports
-    "OpenConfig": KindModels(("openconfig-*", "iana-if-type")),
+    "OpenConfig": KindModels(("openconfig-*", "iana-if-type"), generic=True),
 })
 
 

@@ -91,6 +91,8 @@ class ModelSet:
         if lib.ly_ctx_compile(self.cdata) != lib.LY_SUCCESS:
             raise ModelSetError(f"models do not compile: {_last_errors(self.cdata)}")
         self.requested = tuple(loaded)
+        #: how the set was asked for (module names or globs), for messages
+        self.patterns: tuple[str, ...] = tuple(modules)
         self._roots: dict[str, SchemaNode] | None = None
         self._lock = threading.Lock()
 
@@ -119,6 +121,14 @@ class ModelSet:
 
     def module_names(self) -> list[str]:
         return [m.name for m in self.modules()]
+
+    def implements(self, module: str) -> bool:
+        """Whether ``module`` is implemented in this set (its nodes can be in data)."""
+        return module in self._implemented
+
+    @functools.cached_property
+    def _implemented(self) -> frozenset[str]:
+        return frozenset(m.name() for m in self.context if m.implemented())
 
     def roots(self) -> dict[str, SchemaNode]:
         """Top-level data nodes by name, and by ``module:name`` too."""
@@ -181,6 +191,16 @@ def module_files(search_dirs: Iterable[Path]) -> dict[str, Path]:
     return found
 
 
+@functools.lru_cache(maxsize=64)
+def _dir_modules(directory: Path) -> frozenset[str]:
+    return frozenset(module_files([directory]))
+
+
+def dir_modules(directory: Path) -> frozenset[str]:
+    """The module names under one directory (recursively), read once per process."""
+    return _dir_modules(directory.resolve())
+
+
 def expand_modules(search_dirs: Sequence[Path], patterns: Sequence[str]) -> list[str]:
     """Module names matching the patterns (``fnmatch`` globs, e.g. ``srl_nokia-*``), sorted; a pattern
     without wildcards is kept as it is (libyang then says whether it exists)."""
@@ -223,6 +243,7 @@ def load_model_set(yang_paths: Sequence[str | Path], modules: Sequence[str] | No
             if not names and not feats:
                 raise ModelSetError(f"no module matching {', '.join(wanted)} under {', '.join(map(str, dirs))}")
             cached = _CACHE[key] = ModelSet(dirs, names, feats)
+            cached.patterns = wanted
     return cached
 
 

@@ -185,7 +185,60 @@ struct nwi_lysc_ident {
     const char *name; const char *dsc; const char *ref; void *module;
     struct nwi_lysc_ident **derived; void *exts; uint16_t flags;
 };
+struct nwi_lysc_range_part { int64_t min; int64_t max; };
+struct nwi_lysc_range {
+    struct nwi_lysc_range_part *parts; const char *dsc; const char *ref; const char *emsg;
+    const char *eapptag; void *exts;
+};
+struct nwi_lysc_pattern { const char *expr; void *code; const char *dsc; const char *ref; const char *emsg; };
 """)
+# libyang stores unsigned bounds (and string lengths) in the same 64 bits, for types below decimal64
+_UNSIGNED_BOUNDS = frozenset({lib.LY_TYPE_BINARY, lib.LY_TYPE_UINT8, lib.LY_TYPE_UINT16, lib.LY_TYPE_UINT32,
+                              lib.LY_TYPE_UINT64, lib.LY_TYPE_STRING})
+
+
+def _range_text(rng: Any, basetype: int, fraction_digits: int = 0) -> str:
+    if rng == ffi.NULL:
+        return ""
+    r = _ident_ffi.cast("struct nwi_lysc_range *", int(ffi.cast("uintptr_t", rng)))
+    count = _ident_ffi.cast("uint64_t *", r.parts)[-1] if r.parts != _ident_ffi.NULL else 0
+    parts = []
+    for i in range(count):
+        lo, hi = int(r.parts[i].min), int(r.parts[i].max)
+        if basetype in _UNSIGNED_BOUNDS:
+            lo, hi = lo & 0xFFFFFFFFFFFFFFFF, hi & 0xFFFFFFFFFFFFFFFF
+        if fraction_digits:
+            lo_s, hi_s = str(lo / 10**fraction_digits), str(hi / 10**fraction_digits)
+        else:
+            lo_s, hi_s = str(lo), str(hi)
+        parts.append(lo_s if lo == hi else f"{lo_s}..{hi_s}")
+    return " | ".join(parts)
+
+
+def restriction(node: SchemaNode) -> str:
+    """The range, length or patterns a leaf's type imposes, as YANG writes them ('' when none)."""
+    out = []
+    for t in _member_types(node._type()):
+        b = t.basetype
+        if b in INTEGER_TYPES:
+            text = _range_text(ffi.cast("struct lysc_type_num *", t).range, b)
+            if text:
+                out.append(f"range {text}")
+        elif b == lib.LY_TYPE_DEC64:
+            dec = ffi.cast("struct lysc_type_dec *", t)
+            text = _range_text(dec.range, b, int(dec.fraction_digits))
+            if text:
+                out.append(f"range {text}")
+        elif b in (lib.LY_TYPE_STRING, lib.LY_TYPE_BINARY):
+            st = ffi.cast("struct lysc_type_str *", t)
+            text = _range_text(st.length, b)
+            if text:
+                out.append(f"length {text}")
+            if b == lib.LY_TYPE_STRING:
+                for pat in _sized(st.patterns):
+                    pp = _ident_ffi.cast("struct nwi_lysc_pattern *", int(ffi.cast("uintptr_t", pat)))
+                    out.append(f'pattern "{_ident_ffi.string(pp.expr).decode()}"')
+    return "; ".join(out)
 
 
 def _collect_derived(base: Any, out: dict[str, list[str]], seen: set[int]) -> None:
@@ -235,3 +288,13 @@ def top_level_nodes(model_set: ModelSet) -> Iterator[SchemaNode]:
             if child.nodetype in _DATA_NODES:
                 yield SchemaNode(model_set, child, None)
             child = lib.lys_getnext(child, ffi.NULL, compiled, 0)
+
+
+def enum_names(node: SchemaNode) -> list[str]:
+    """The enum names an enumeration leaf (or a union's enumeration members) accepts, in schema order."""
+    names: list[str] = []
+    for t in _member_types(node._type()):
+        if t.basetype == lib.LY_TYPE_ENUM:
+            for e in _sized(ffi.cast("struct lysc_type_enum *", t).enums):
+                names.append(_c(e.name))
+    return names
