@@ -61,6 +61,9 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse switchIDs without
 Credentials = Annotated[
     Path | None, typer.Option("--credentials", envvar="NWI_CREDENTIALS", help="YAML: device name -> username/password.")
 ]
+YangPath = Annotated[list[Path] | None, typer.Option(
+    "--yang-path", help="YANG search directory (repeatable; else NWI_YANG_PATH, colon-separated): "
+                        "check objects against their device's models.")]
 
 
 class ListFormat(StrEnum):
@@ -99,9 +102,6 @@ def _root(
     ] = False,
 ) -> None:
     pass
-YangPath = Annotated[list[Path] | None, typer.Option(
-    "--yang-path", help="YANG search directory (repeatable; else NWI_YANG_PATH, colon-separated): "
-                        "check objects against their device's models.")]
 
 
 def _options(state_dir: Path, namespace: str, inventory_ns: str, strict: bool, credentials: Path | None,
