@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -142,10 +142,18 @@ class ConfirmedCommitUnsupported(DriverError):
     reason = "ConfirmedCommitUnsupported"
 
 
+class SchemaRejected(TransactionRejected):
+    """The device's YANG models refuse the transaction (an unknown node, a value out of range...)."""
+
+
 class Driver(abc.ABC):
     """One device session. Use as a context manager or call connect/close."""
 
     name: str
+    #: With the device's YANG models: a value at a path as it compares (``nwi.schema.rfc7951``'s
+    #: ``Codec.typed``), applied to what is read and to what is desired before they are compared.
+    #: None: no schema, values compare by their text (``nwi.planner.same_config``).
+    typed: Callable[[GnmiPath, Any], Any] | None = None
 
     # ---- commit with a revert timer (network-wide transactions) --------------------------------
     def confirmed_commit_problem(self) -> str | None:

@@ -41,6 +41,11 @@ Choices worth knowing:
 * **Reads** strip RFC 7951 module prefixes from member names under JSON_IETF
   (``openconfig-interfaces:config`` -> ``config``), so that what is read back
   compares equal to what was written without them.
+* **With the device's YANG models** (``models``) values go out as RFC 7951
+  wants them (module names where the module changes, 64-bit integers and
+  decimal64 as strings, identities qualified; ``nwi.schema.rfc7951``), a value
+  the models refuse fails the transaction before anything is sent, and reads
+  come back typed, so ``"1234"`` read for a uint32 is the ``1234`` written.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -77,6 +82,10 @@ from nwi.drivers.gnmi_codec import ENCODINGS, CodecError, canonical, path_from_p
 from nwi.drivers.virtual import apply_changes
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
+
+if TYPE_CHECKING:
+    from nwi.schema.models import ModelSet
+    from nwi.schema.rfc7951 import Codec
 
 # pygnmi logs every failure to stdout itself; the driver raises a typed error with the same text,
 # and stdout belongs to the CLI's output. Lower this logger's level to see pygnmi's own messages.
@@ -160,10 +169,17 @@ class _Client(gNMIclient):
 class GnmiDriver(Driver):
     """A gNMI device session (see the module docstring for the choices it makes)."""
 
-    def __init__(self, name: str, params: ConnectionParams) -> None:
+    def __init__(self, name: str, params: ConnectionParams, models: ModelSet | None = None) -> None:
         self.name = name
         self.params = params
         self.encoding = params.encoding.lower()
+        #: the device's YANG models: values are sent as RFC 7951 says and compared by type
+        self.codec: Codec | None = None
+        if models is not None:  # libyang is loaded only for devices that have models
+            from nwi.schema.rfc7951 import codec_for
+
+            self.codec = codec_for(models)
+            self.typed = self.codec.typed
         self._client: _Client | None = None
         self._info: DeviceInfo | None = None
         self._tls_dir: Path | None = None
@@ -304,6 +320,8 @@ class GnmiDriver(Driver):
                     values[p] = cut.get(p)
                 except TreeError:
                     values[p] = None
+        if self.codec is not None:
+            return {p: self.codec.typed(p, values[p]) for p in paths}
         return {p: values[p] for p in paths}
 
     def _read(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:
@@ -375,8 +393,16 @@ class GnmiDriver(Driver):
             if change.op == Op.DELETE:
                 request.delete.append(path)
                 continue
+            value = change.value
+            if self.codec is not None and self.encoding == "json_ietf":
+                try:  # module names, 64-bit numbers and identities as the device's models want them
+                    value = self.codec.encode(change.path, value)
+                except ValueError as exc:  # the models' SchemaError
+                    owners = [change.owner] if change.owner else []
+                    raise TransactionRejected(self.name, f"{change.op} {change.path}: not valid in the device's "
+                                              f"models: {exc}", owners) from exc
             try:
-                text = jsontext.dumps(change.value)  # (NaN cannot get here: the loader refuses it)
+                text = jsontext.dumps(value)  # (NaN cannot get here: the loader refuses it)
             except (TypeError, ValueError) as exc:
                 owners = [change.owner] if change.owner else []
                 raise TransactionRejected(self.name, f"{change.op} {change.path}: value is not JSON: {exc}",

@@ -33,7 +33,9 @@ again and sends a follow-up confirmed commit with the same ``persist-id``
 first). netconfd refuses a candidate lock while a confirmed commit is
 pending, so that follow-up goes unlocked.
 
-Where the XML comes from and how values are typed: :mod:`nwi.drivers.netconf_xml`.
+Where the XML comes from and how values are typed: :mod:`nwi.drivers.netconf_xml`; with the
+device's YANG models (``models``), namespaces come from the module defining each element (augments
+included) and values are typed by the schema (:mod:`nwi.schema.rfc7951`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 import paramiko
@@ -80,6 +82,10 @@ from nwi.drivers.netconf_xml import (
 )
 from nwi.path import GnmiPath
 
+if TYPE_CHECKING:
+    from nwi.schema.models import ModelSet
+    from nwi.schema.rfc7951 import Codec
+
 log = logging.getLogger(__name__)
 # ncclient logs every RPC, payload included, at INFO; keep that for whoever asks for it explicitly.
 if logging.getLogger("ncclient").level == logging.NOTSET:
@@ -100,10 +106,19 @@ class NetconfDriver(Driver):
     after verification, so this only matters when the session hangs.
     """
 
-    def __init__(self, name: str, params: ConnectionParams, confirm_timeout: int = 60) -> None:
+    def __init__(self, name: str, params: ConnectionParams, confirm_timeout: int = 60,
+                 models: ModelSet | None = None) -> None:
         self.name = name
         self.params = params
         self.confirm_timeout = confirm_timeout
+        #: the device's YANG models: each element's namespace comes from the module that defines it
+        #: (augments included), values are typed on the way in and out
+        self.codec: Codec | None = None
+        if models is not None:  # libyang is loaded only for devices that have models
+            from nwi.schema.rfc7951 import codec_for
+
+            self.codec = codec_for(models)
+            self.typed = self.codec.typed
         self._mgr: manager.Manager | None = None
         self._modules: dict[str, str] = {}
         # Set while a transaction runs: a lost session must fail it, never be silently replaced
@@ -190,9 +205,27 @@ class NetconfDriver(Driver):
         return out
 
     def _read_path(self, path: GnmiPath, ns: Namespaces) -> Any:
+        if self.codec is not None:
+            return self._read_typed(path)
         flt = subtree_filter(path, ns)
         reply = self._rpc(lambda m: m.get_config(source="running", filter=flt))
         return extract(reply.data_ele, path, ns)
+
+    def _read_typed(self, path: GnmiPath) -> Any:
+        """A read with the models: namespaces from the schema, lists and leaf types as it says."""
+        assert self.codec is not None
+        try:
+            qualified = self.codec.qualified_path(path)
+        except ValueError as exc:  # the models' SchemaError
+            raise XmlBuildError(str(exc)) from None
+        ns = self._schema_ns()
+        flt = subtree_filter(qualified, ns)
+        reply = self._rpc(lambda m: m.get_config(source="running", filter=flt))
+        return self.codec.typed(path, extract(reply.data_ele, qualified, ns))
+
+    def _schema_ns(self) -> Namespaces:
+        assert self.codec is not None
+        return Namespaces({}, {**self._modules, **self.codec.namespaces()})
 
     def _rpc(self, call: Callable[[manager.Manager], T]) -> T:
         """One RPC; a dead or hung session becomes DeviceUnreachable (and is dropped)."""
@@ -225,9 +258,19 @@ class NetconfDriver(Driver):
     def _document(self, txn: Transaction, change: Change) -> etree._Element:
         """The edit-config payload; built before anything touches the device, so bad input changes nothing."""
         try:
+            if self.codec is not None:
+                return self._typed_document(change)
             return edit_config(change.path, change.value, _EDIT_OPERATION[change.op], self._ns(change))
-        except XmlBuildError as exc:
+        except ValueError as exc:  # XmlBuildError, or the models' SchemaError
             raise TransactionRejected(txn.device, f"{change.op} {change.path}: {exc}", _owners(change)) from None
+
+    def _typed_document(self, change: Change) -> etree._Element:
+        """The edit with the models: the path and value qualified by module where the module changes
+        (RFC 7951 names), so each element gets its module's namespace, augments included."""
+        assert self.codec is not None
+        value = None if change.op == Op.DELETE else self.codec.encode(change.path, change.value)
+        return edit_config(self.codec.qualified_path(change.path), value, _EDIT_OPERATION[change.op],
+                           self._schema_ns())
 
     def _ns(self, change: Change) -> Namespaces:
         return namespaces_for(change.kind, self._modules)
@@ -410,7 +453,8 @@ class NetconfDriver(Driver):
             elif actual is None:
                 found = [f"{change.path}: missing after {change.op}"]
             else:
-                found = missing(actual, change.value, str(change.path))
+                desired = self.typed(change.path, change.value) if self.typed is not None else change.value
+                found = missing(actual, desired, str(change.path))
             if found:
                 problems.extend(found)
                 owners.extend(_owners(change))
@@ -425,9 +469,14 @@ class NetconfDriver(Driver):
             old = before[change.path]
             op: EditOperation = "remove" if old is None else "replace"
             try:
-                doc = edit_config(change.path, old, op, self._ns(change))
+                if self.codec is not None:
+                    restore = Change(Op.DELETE if old is None else Op.REPLACE, change.path, old, change.owner,
+                                     change.kind)
+                    doc = self._typed_document(restore)
+                else:
+                    doc = edit_config(change.path, old, op, self._ns(change))
                 self._rpc(_edit(doc, "running"))
-            except (RPCError, XmlBuildError, DriverError) as exc:
+            except (RPCError, ValueError, DriverError) as exc:  # ValueError: XmlBuildError, SchemaError
                 log.error("%s: could not restore %s after a failed transaction: %s", self.name, change.path, exc)
 
 

@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nwi.drivers.base import (
     Change,
@@ -41,6 +41,9 @@ from nwi.drivers.base import (
 )
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
+
+if TYPE_CHECKING:  # libyang is loaded only for devices that have models
+    from nwi.schema.models import ModelSet
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _KEEP_OUTCOMES = 64
@@ -231,11 +234,21 @@ def _write_atomic(file: Path, doc: Any) -> None:
 
 
 class VirtualDriver(Driver):
-    """Driver for a virtual device backed by a :class:`Datastore`."""
+    """Driver for a virtual device backed by a :class:`Datastore`.
 
-    def __init__(self, name: str, store: Datastore) -> None:
+    With ``models`` (a device's YANG model set) the device refuses what they
+    refuse and compares values by type (``nwi.drivers.schema_store``).
+    """
+
+    def __init__(self, name: str, store: Datastore, models: ModelSet | None = None) -> None:
         self.name = name
         self.store = store
+        if models is not None:
+            from nwi.drivers.schema_store import ModelledDatastore
+
+            modelled = ModelledDatastore(store, models)
+            self.store = modelled
+            self.typed = modelled.codec.typed
 
     def connect(self) -> DeviceInfo:
         return DeviceInfo(reachable=True, capabilities=("nwi-virtual",))

@@ -416,7 +416,7 @@ class Engine:
     ) -> tuple[Transaction, list[tuple[ConfigObject, ObjectPlan]], dict[ObjectKey, Outcome]]:
         """What ``objects`` need on ``device``: the transaction, the objects it writes, the others' outcomes."""
         current = self._reads.read(device, driver, [o.device_path for o in objects])
-        batch = plan_batch(objects, device, current.get)
+        batch = plan_batch(objects, device, current.get, typed=driver.typed)
         outcomes: dict[ObjectKey, Outcome] = {}
         to_write: list[tuple[ConfigObject, ObjectPlan]] = []
         for obj, plan in zip(objects, batch.objects, strict=True):

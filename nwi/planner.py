@@ -82,7 +82,11 @@ def _with_path_keys(path: GnmiPath, properties: Mapping[str, Any]) -> dict[str, 
     return after
 
 
-def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
+#: a value at a path as it compares on a device with models (``nwi.drivers.base.Driver.typed``)
+Typed = Callable[[GnmiPath, Any], Any]
+
+
+def plan_object(obj: ConfigObject, device: str, before: Any, typed: Typed | None = None) -> ObjectPlan:
     path = obj.device_path
     op = obj.spec.operation
     kind = CONFIG_KINDS[obj.key.kind]
@@ -92,7 +96,10 @@ def plan_object(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
         after = expected_after(compare_op, path, before, kind.canonical(path, obj.spec.properties or {}))
     except TreeError as exc:
         return ObjectPlan(obj.key, device, path, before, None, None, error=str(exc))
-    if same_config(before, after):
+    if same_config(before, after) or (
+        typed is not None and before is not None and after is not None
+        and same_config(typed(path, before), typed(path, after))  # e.g. "1.50" read for the 1.5 written
+    ):
         return ObjectPlan(obj.key, device, path, before, after, None)
     value = None if op == "delete" else obj.properties
     change = Change(_OPS[op], path, value, owner=str(obj.key), kind=obj.key.kind)
@@ -109,11 +116,14 @@ def plan_removal(obj: ConfigObject, device: str, before: Any) -> ObjectPlan:
 
 
 def plan_batch(
-    objects: Sequence[ConfigObject], device: str, current: Callable[[GnmiPath], Any], removal: bool = False
+    objects: Sequence[ConfigObject], device: str, current: Callable[[GnmiPath], Any], removal: bool = False,
+    typed: Typed | None = None,
 ) -> DeviceBatch:
-    """One batch: each object's plan against ``current(path)``, the device's subtree at its path."""
-    plan = plan_removal if removal else plan_object
-    return DeviceBatch(device, [plan(o, device, current(o.device_path)) for o in objects])
+    """One batch: each object's plan against ``current(path)``, the device's subtree at its path;
+    ``typed``: how the device's values compare (its models), if it has any."""
+    if removal:
+        return DeviceBatch(device, [plan_removal(o, device, current(o.device_path)) for o in objects])
+    return DeviceBatch(device, [plan_object(o, device, current(o.device_path), typed) for o in objects])
 
 
 def same_config(a: Any, b: Any) -> bool:
@@ -171,13 +181,15 @@ def simulate_waves(
     devices: Sequence[str],
     read: Mapping[str, Mapping[GnmiPath, Any]],
     removal: bool = False,
+    typed: Mapping[str, Typed] | None = None,
 ) -> list[list[DeviceBatch]]:
     """Plan every wave against a scratch copy of each device, updated as earlier waves would change it.
 
     ``waves[i]`` is ``objects[i]``'s wave (None: not planned, e.g. behind a
     cycle) and ``devices[i]`` its device, as
     :meth:`~nwi.graph.DependencyGraph.wave_numbers` gives them. ``read``
-    holds, per device, the current subtree at every path the objects use.
+    holds, per device, the current subtree at every path the objects use;
+    ``typed``, per device with models, how its values compare.
     Returns the batches of each wave, one per device, in device order.
     """
     count = max((n for n in waves if n is not None), default=-1) + 1
@@ -199,7 +211,7 @@ def simulate_waves(
             if not objs:
                 continue
             # every object of the batch sees the tree as it was before the batch (plans first, then changes)
-            batch = plan_batch(objs, device, t.get, removal)
+            batch = plan_batch(objs, device, t.get, removal, (typed or {}).get(device))
             for p in batch.objects:
                 if p.change is not None:
                     try:

@@ -234,12 +234,16 @@ class Session:
         for o, device in zip(objects, devices, strict=True):
             paths[device].append(o.device_path)
         reads: dict[str, dict[Any, Any]] = {}
+        typed: dict[str, Any] = {}  # devices with models: how their values compare
         unreachable: dict[str, str] = {}
         pool = self.pool()
         try:
             for device, ps in paths.items():
                 try:
-                    reads[device] = pool.get(device).read(ps)
+                    driver = pool.get(device)
+                    if driver.typed is not None:
+                        typed[device] = driver.typed
+                    reads[device] = driver.read(ps)
                 except (DriverError, CredentialsError) as exc:
                     unreachable[device] = str(exc)
                     reads[device] = {}
@@ -248,7 +252,7 @@ class Session:
         external = self._ready_elsewhere(objects)
         with gc_paused():  # only the computation: drivers, connections and the store keep their usual GC
             graph = DependencyGraph.build(objects, external)
-            batches = simulate_waves(objects, graph.wave_numbers(), devices, reads)
+            batches = simulate_waves(objects, graph.wave_numbers(), devices, reads, typed=typed)
             settle_heap()  # the plan is what the command shows, kept to the end like the inputs
         return graph, batches, unreachable
 

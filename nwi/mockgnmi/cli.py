@@ -74,6 +74,20 @@ def mock_gnmi(
     poll_interval: Annotated[
         float, typer.Option(help="How often ON_CHANGE streams re-read datastores changed by others.")
     ] = 1.0,
+    yang_path: Annotated[
+        list[Path] | None, typer.Option(
+            envvar="NWI_YANG_PATH", file_okay=False, exists=True,
+            help="Serve with the YANG modules under DIR (repeatable; env colon-separated): Sets the models "
+                 "refuse fail with INVALID_ARGUMENT, Capabilities announces the modules.")
+    ] = None,
+    yang_module: Annotated[
+        list[str] | None, typer.Option(help="With --yang-path: load only these modules (names or globs); "
+                                            "default: every module under the directories.")
+    ] = None,
+    yang_checks: Annotated[
+        str, typer.Option(help="values: nodes and leaf values of each Set; full: also mandatory nodes, "
+                               "must/when and leafrefs of the whole configuration.")
+    ] = "values",
 ) -> None:
     """Serve gNMI targets backed by nwi's configuration tree, for tests and CI."""
     try:
@@ -85,10 +99,15 @@ def mock_gnmi(
     if (username is None) != (password is None):
         raise typer.BadParameter("give both --username and --password (or neither)", param_hint="--username")
     keys = _list_keys(list_key or [])
+    if yang_checks not in ("values", "full"):
+        raise typer.BadParameter("expected values or full", param_hint="--yang-checks")
+    if yang_module and not yang_path:
+        raise typer.BadParameter("--yang-module needs --yang-path", param_hint="--yang-module")
     if devices is not None:
         if target:
             raise typer.BadParameter("--target and --devices exclude each other", param_hint="--target")
-        defaults = devices_file.Defaults(username, password, keys, state_dir)
+        defaults = devices_file.Defaults(username, password, keys, state_dir, tuple(yang_path or ()),
+                                         tuple(yang_module) if yang_module else None, yang_checks)
         try:
             targets = devices_file.load(devices, defaults)
         except devices_file.DevicesFileError as exc:
@@ -99,6 +118,16 @@ def mock_gnmi(
         targets = [
             Target(name, DeviceStore(name, state_dir, keys), credentials=creds) for name in (target or ["mock"])
         ]
+        if yang_path:
+            from nwi.mockgnmi import schema
+            from nwi.schema.models import ModelSetError
+
+            try:
+                models = schema.load(yang_path, yang_module)
+            except ModelSetError as exc:
+                typer.echo(f"error: --yang-path: {exc}", err=True)
+                raise typer.Exit(2) from exc
+            targets = [schema.with_models(t, models, yang_checks) for t in targets]  # type: ignore[arg-type]
     unknown = set(refuse or []) - {t.name for t in targets}
     if unknown:
         raise typer.BadParameter(f"no such target(s): {sorted(unknown)}", param_hint="--refuse")

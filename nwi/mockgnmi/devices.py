@@ -21,6 +21,11 @@ defaults and a ``targets`` list::
           interfaces: {interface: [{name: eth0, state: {oper-status: UP}}]}
         models:                # announced in Capabilities (informational)
           - {name: openconfig-interfaces, organization: OpenConfig, version: 3.0.0}
+        yangPath: [yang/oc]    # YANG modules the target runs (relative to this file; also a top-level
+                               #   default, and --yang-path): Sets they refuse fail with INVALID_ARGUMENT
+                               #   naming the node, Capabilities announces them (nwi.mockgnmi.schema)
+        yangModules: [openconfig-interfaces]   # only these modules (default: all under yangPath)
+        yangChecks: values     # or full: also mandatory nodes, must/when, leafrefs of the whole config
         faults:                # see nwi.mockgnmi.faults.Faults
           latency: 0.2         # seconds added to every RPC
           failSets: 1          # the next N Sets fail ...
@@ -49,9 +54,10 @@ from nwi.mockgnmi.target import Credentials, Model, Target
 from nwi.path import GnmiPath
 from nwi.tree import Tree, TreeError
 
+_YANG_FIELDS = {"yangPath", "yangModules", "yangChecks"}
 _TARGET_FIELDS = {"name", "port", "username", "password", "passwordEnv", "listKeys", "config", "state", "models",
-                  "faults", "stateDir"}
-_TOP_FIELDS = {"username", "password", "passwordEnv", "listKeys", "stateDir", "targets"}
+                  "faults", "stateDir", *_YANG_FIELDS}
+_TOP_FIELDS = {"username", "password", "passwordEnv", "listKeys", "stateDir", "targets", *_YANG_FIELDS}
 
 
 class DevicesFileError(ValueError):
@@ -66,6 +72,9 @@ class Defaults:
     password: str | None = None
     list_keys: Mapping[str, tuple[str, ...]] | None = None
     state_dir: Path | None = None
+    yang_path: tuple[Path, ...] = ()
+    yang_modules: tuple[str, ...] | None = None
+    yang_checks: str = "values"
 
 
 def load(path: Path, defaults: Defaults = Defaults()) -> list[Target]:
@@ -88,6 +97,9 @@ def parse(doc: Any, defaults: Defaults = Defaults(), where: str = "devices", bas
         password=_password(doc, where) or defaults.password,
         list_keys={**(defaults.list_keys or {}), **_list_keys(doc.get("listKeys"), where)},
         state_dir=_dir(doc.get("stateDir"), base) or defaults.state_dir,
+        yang_path=_dirs(doc.get("yangPath"), base, where) or defaults.yang_path,
+        yang_modules=_names(doc.get("yangModules"), where) or defaults.yang_modules,
+        yang_checks=_checks(doc.get("yangChecks", defaults.yang_checks), where),
     )
     entries = doc.get("targets")
     if not isinstance(entries, list) or not entries:
@@ -144,7 +156,7 @@ def _target(entry: dict[str, Any], top: Defaults, at: str, base: Path | None) ->
         if not isinstance(m, dict) or "name" not in m:
             raise DevicesFileError(f"{at}: each model needs a 'name'")
         models.append(Model(str(m["name"]), str(m.get("organization", "")), str(m.get("version", ""))))
-    return Target(
+    target = Target(
         name,
         store,
         port=port,
@@ -153,6 +165,24 @@ def _target(entry: dict[str, Any], top: Defaults, at: str, base: Path | None) ->
         faults=faults,
         models=models,
     )
+    yang_path = _dirs(entry.get("yangPath"), base, at) or top.yang_path
+    if not yang_path:
+        if "yangModules" in entry or "yangChecks" in entry:
+            raise DevicesFileError(f"{at}: yangModules and yangChecks need yangPath")
+        return target
+    from nwi.mockgnmi import schema
+    from nwi.schema.models import ModelSetError
+
+    try:
+        model_set = schema.load(yang_path, _names(entry.get("yangModules"), at) or top.yang_modules)
+    except ModelSetError as exc:
+        raise DevicesFileError(f"{at}: yangPath: {exc}") from exc
+    schema.with_models(target, model_set, _checks(entry.get("yangChecks", top.yang_checks), at))  # type: ignore[arg-type]
+    if config is not None:  # the initial configuration is held to the models too
+        problems = schema.codec_for(model_set).check(store.snapshot().to_json(), target.datastore.checks)  # type: ignore[attr-defined]
+        if problems:
+            raise DevicesFileError(f"{at}: config: {problems[0]}")
+    return target
 
 
 def _check_fields(doc: dict[str, Any], known: set[str], where: str) -> None:
@@ -180,6 +210,33 @@ def _list_keys(doc: Any, where: str) -> dict[str, tuple[str, ...]]:
     ):
         raise DevicesFileError(f"{where}: 'listKeys' maps a list name to its key names, e.g. {{interface: [name]}}")
     return {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in doc.items()}
+
+
+def _dirs(value: Any, base: Path | None, where: str) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise DevicesFileError(f"{where}: 'yangPath' is a directory or a list of directories")
+    dirs = tuple(d for v in items if (d := _dir(v, base)) is not None)
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        raise DevicesFileError(f"{where}: yangPath: no such directory: {', '.join(missing)}")
+    return dirs
+
+
+def _names(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DevicesFileError(f"{where}: 'yangModules' is a list of module names (globs allowed)")
+    return tuple(value)
+
+
+def _checks(value: Any, where: str) -> str:
+    if value not in ("values", "full"):
+        raise DevicesFileError(f"{where}: 'yangChecks' is values or full, not {value!r}")
+    return str(value)
 
 
 def _dir(value: Any, base: Path | None) -> Path | None:

@@ -39,7 +39,7 @@ from google.rpc import status_pb2
 from grpc_status import rpc_status
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nwi.drivers.base import Change, Op, Transaction, TransactionRejected
+from nwi.drivers.base import Change, Op, SchemaRejected, Transaction, TransactionRejected
 from nwi.drivers.gnmi_codec import (
     ENCODING_NAMES,
     CodecError,
@@ -140,11 +140,13 @@ def tree_for(target: Target, data_type: int) -> Tree:
     return target.everything()
 
 
-def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str) -> tuple[list[Any], bool]:
+def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str,
+                answer: Callable[[GnmiPath, Any], Any] | None = None) -> tuple[list[Any], bool]:
     """Updates for everything ``full`` selects (paths relative to ``prefix``) and whether anything matched.
 
     JSON encodings send each matched node as one subtree; PROTO has no
-    structured form, so it sends the matched leaves one by one.
+    structured form, so it sends the matched leaves one by one. ``answer``
+    (a target with models) gives a JSON_IETF value its RFC 7951 form.
     """
     base = prefix if not has_wildcard(prefix) else GnmiPath((), prefix.origin)
     if encoding == "proto":
@@ -154,6 +156,8 @@ def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str) -> 
         ups = [gnmi_pb2.Update(path=path_to_proto(relative(p, base)), val=scalar_to_proto(v)) for p, v in found]
         return ups, bool(found)
     matched = list(tree.find(full))
+    if answer is not None and encoding == "json_ietf":
+        matched = [(p, answer(p, v)) for p, v in matched]
     ups = [gnmi_pb2.Update(path=path_to_proto(relative(p, base)), val=value_to_proto(v, encoding)) for p, v in matched]
     return ups, bool(matched)
 
@@ -224,7 +228,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         for proto_path in request.path or [gnmi_pb2.Path()]:
             full = join(prefix, rpc.path(proto_path, "path"))
             try:
-                ups, found = updates_for(tree, full, prefix, encoding)
+                ups, found = updates_for(tree, full, prefix, encoding, target.answer)
             except Exception as exc:  # e.g. a key set that does not fit the list: the path is invalid here
                 rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{full}: {exc}")
             if not found and not has_wildcard(full) and full.elems:
@@ -264,7 +268,9 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
             target.commit(build)
         except TransactionRejected as exc:
             index = _owner_index(exc.failed_owners, len(ops))
-            self._abort_set(rpc, request, ops, index, grpc.StatusCode.INVALID_ARGUMENT, exc.message)
+            # the models refused it: the whole Set fails with the operation's own code, as targets do
+            status = grpc.StatusCode.INVALID_ARGUMENT if isinstance(exc, SchemaRejected) else grpc.StatusCode.ABORTED
+            self._abort_set(rpc, request, ops, index, grpc.StatusCode.INVALID_ARGUMENT, exc.message, status)
         except grpc.RpcError:
             raise
         except Exception as exc:  # the datastore itself failed (disk, kernel): still nothing applied
@@ -300,9 +306,11 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         return ops
 
     def _abort_set(
-        self, rpc: Rpc, request: Any, ops: list[_Op], failed: int | None, code: grpc.StatusCode, message: str
+        self, rpc: Rpc, request: Any, ops: list[_Op], failed: int | None, code: grpc.StatusCode, message: str,
+        status_code: grpc.StatusCode = grpc.StatusCode.ABORTED,
     ) -> NoReturn:
-        """End the Set with ABORTED; per-operation results travel in the status details (3.4.7)."""
+        """End the Set with ``status_code`` (ABORTED unless the models refused it); per-operation results
+        travel in the status details (3.4.7)."""
         stamp = now_ns()
         results = []
         for i, o in enumerate(ops):
@@ -316,7 +324,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         detail.Pack(gnmi_pb2.SetResponse(prefix=response_prefix(request.prefix), timestamp=stamp, response=results))
         where = f"operation {failed} failed" if failed is not None else "an operation failed"
         status = status_pb2.Status(
-            code=grpc.StatusCode.ABORTED.value[0],
+            code=status_code.value[0],
             message=f"Set aborted, nothing applied: {where}: {message}",
             details=[detail],
         )

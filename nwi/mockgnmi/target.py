@@ -76,6 +76,8 @@ class Target:
         self.credentials = credentials
         self.faults = faults or Faults()
         self.models = tuple(models)
+        #: with YANG models (``nwi.mockgnmi.schema``): a value at a path as RFC 7951 answers it
+        self.answer: Callable[[GnmiPath, Any], Any] | None = None
         self._state = state or Tree()
         # one commit at a time: snapshot -> expand wildcards -> commit must not interleave
         self._lock = threading.RLock()
