@@ -109,6 +109,12 @@ class Tree:
             if name not in node:
                 continue
             child = node[name]
+            if not head.keys and isinstance(child, KeyedList) and rest:
+                # gNMI path conventions: a list element without keys selects every entry, as
+                # [key=*] does (a path ending at the list itself still selects the whole list)
+                for ident, entry in child.entries.items():
+                    yield from self._walk(entry, rest, at.child(name, dict(zip(child.key_names, ident, strict=True))))
+                continue
             if not head.keys:
                 yield from self._walk(child, rest, at.child(name))
                 continue
@@ -122,6 +128,25 @@ class Tree:
                     continue
                 if all(v == "*" or have[k] == v for k, v in want.items()):
                     yield from self._walk(entry, rest, at.child(name, have))
+
+    def selects_many(self, path: GnmiPath) -> bool:
+        """True when ``path`` goes through a list element given without keys (so it is a wildcard:
+        matching nothing is an empty answer, not a missing node) -- a list this tree holds, or one
+        its list-key hints name."""
+        node: Any = self.root
+        for elem in path.elems[:-1]:
+            child = node.get(elem.name) if isinstance(node, dict) else None
+            if not elem.keys and (isinstance(child, KeyedList) or (child is None and elem.name in self.list_keys)):
+                return True
+            if child is None:
+                return False
+            if elem.keys and isinstance(child, KeyedList):
+                try:
+                    child = child.entries.get(child.path_ident(elem.keys))
+                except TreeError:
+                    return False
+            node = child
+        return False
 
     def _find(self, elems: tuple[PathElem, ...]) -> Any:
         node: Any = self.root
@@ -189,6 +214,8 @@ class Tree:
                 entry = lst.entries[ident] = dict(zip(lst.key_names, ident, strict=True))
             return entry
         child = node.setdefault(elem.name, {})
+        if isinstance(child, KeyedList):
+            raise TreeError(f"{path}: {elem.name!r} is a list keyed by {list(child.key_names)}: name the entry")
         if not isinstance(child, dict):
             raise TreeError(f"{path}: {elem.name!r} is a leaf, not a container")
         return child
@@ -228,7 +255,7 @@ class Tree:
             self._merge_into(current, value)
         elif isinstance(current, KeyedList) and _is_object_list(value):
             for item in value:
-                ident = current.ident({k: item.get(k) for k in current.key_names})
+                ident = _entry_ident(current, item, name)
                 entry = current.entries.get(ident)
                 if entry is None:
                     current.entries[ident] = self._from_json(item)
@@ -266,7 +293,7 @@ class Tree:
         if name is not None and name in self.list_keys and _is_object_list(value):
             lst = KeyedList(tuple(sorted(self.list_keys[name])))
             for item in value:
-                lst.entries[lst.ident({k: item.get(k) for k in lst.key_names})] = self._from_json(item)
+                lst.entries[_entry_ident(lst, item, name)] = self._from_json(item)
             return lst
         return _copy_leaf(value)
 
@@ -299,6 +326,14 @@ class Tree:
         if not isinstance(root, dict):
             raise TreeError("a stored tree must be an object")
         return cls(root, list_keys)
+
+
+def _entry_ident(lst: KeyedList, item: dict[str, Any], name: str) -> tuple[str, ...]:
+    """The identity of a list entry given as a JSON object, which must hold every key."""
+    missing = [k for k in lst.key_names if k not in item]
+    if missing:
+        raise TreeError(f"an entry of list {name!r} has no key {', '.join(map(repr, missing))}")
+    return lst.ident({k: item[k] for k in lst.key_names})
 
 
 def _is_object_list(value: Any) -> bool:

@@ -1,11 +1,13 @@
-"""Mock gNMI server: a gNMI 0.8 target backed by nwi's configuration tree.
+"""Mock gNMI server: a gNMI 0.10 target backed by nwi's configuration tree.
 
 Users run it in CI to test their GitOps repositories before touching a real
 router (``nwi mock-gnmi``, or ``python -m nwi.mockgnmi``); nwi's own tests run
 it through :mod:`nwi.mockgnmi.harness`. Modules, one job each:
 
 * :mod:`~nwi.mockgnmi.target`: a target = a Datastore + state, credentials, faults
-* :mod:`~nwi.mockgnmi.service`: Capabilities, Get, Set (spec section 3.4)
+* :mod:`~nwi.mockgnmi.service`: Capabilities, Get, Set (spec sections 3.2-3.4)
+* :mod:`~nwi.mockgnmi.setops`: a SetRequest read, checked and made one transaction
+* :mod:`~nwi.mockgnmi.values`: strict JSON values, JSON_IETF module qualification
 * :mod:`~nwi.mockgnmi.subscribe`: Subscribe ONCE / POLL / STREAM
 * :mod:`~nwi.mockgnmi.server`: gRPC listeners, one per port
 * :mod:`~nwi.mockgnmi.faults`: latency, failing Sets, dropped connections, refusal to start

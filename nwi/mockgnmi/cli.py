@@ -88,6 +88,10 @@ def mock_gnmi(
         str, typer.Option(help="values: nodes and leaf values of each Set; full: also mandatory nodes, "
                                "must/when and leafrefs of the whole configuration.")
     ] = "values",
+    bare_strings: Annotated[
+        bool, typer.Option(help="Lenient: take unquoted Set values (pygnmi's str) as strings; never text "
+                                "that starts like JSON. Real targets refuse them: off by default.")
+    ] = False,
 ) -> None:
     """Serve gNMI targets backed by nwi's configuration tree, for tests and CI."""
     try:
@@ -107,7 +111,8 @@ def mock_gnmi(
         if target:
             raise typer.BadParameter("--target and --devices exclude each other", param_hint="--target")
         defaults = devices_file.Defaults(username, password, keys, state_dir, tuple(yang_path or ()),
-                                         tuple(yang_module) if yang_module else None, yang_checks)
+                                         tuple(yang_module) if yang_module else None, yang_checks,
+                                         bare_strings=bare_strings)
         try:
             targets = devices_file.load(devices, defaults)
         except devices_file.DevicesFileError as exc:
@@ -116,7 +121,8 @@ def mock_gnmi(
     else:
         creds = Credentials(username, password) if username is not None and password is not None else None
         targets = [
-            Target(name, DeviceStore(name, state_dir, keys), credentials=creds) for name in (target or ["mock"])
+            Target(name, DeviceStore(name, state_dir, keys), credentials=creds, bare_strings=bare_strings)
+            for name in (target or ["mock"])
         ]
         if yang_path:
             from nwi.mockgnmi import schema

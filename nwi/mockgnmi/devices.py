@@ -19,13 +19,16 @@ defaults and a ``targets`` list::
           interfaces: {interface: [{name: eth0, config: {mtu: 1500}}]}
         state:                 # read-only state for Get type STATE/OPERATIONAL and subscriptions
           interfaces: {interface: [{name: eth0, state: {oper-status: UP}}]}
-        models:                # announced in Capabilities (informational)
+        models:                # announced in Capabilities (gNMI 2.6.1 ModelData)
           - {name: openconfig-interfaces, organization: OpenConfig, version: 3.0.0}
         yangPath: [yang/oc]    # YANG modules the target runs (relative to this file; also a top-level
                                #   default, and --yang-path): Sets they refuse fail with INVALID_ARGUMENT
                                #   naming the node, Capabilities announces them (nwi.mockgnmi.schema)
         yangModules: [openconfig-interfaces]   # only these modules (default: all under yangPath)
         yangChecks: values     # or full: also mandatory nodes, must/when, leafrefs of the whole config
+        modules:               # the module of each top-level node: JSON_IETF answers qualify
+          interfaces: openconfig-interfaces   #   its members with it (RFC 7951 section 4)
+        bareStrings: false     # true: take unquoted text (pygnmi's str values) as a JSON string
         faults:                # see nwi.mockgnmi.faults.Faults
           latency: 0.2         # seconds added to every RPC
           failSets: 1          # the next N Sets fail ...
@@ -34,7 +37,9 @@ defaults and a ``targets`` list::
           refuseStart: false   # never come up
 
 Passwords may instead be given as ``passwordEnv: VAR`` (read from the
-environment) so that the file can be committed.
+environment) so that the file can be committed. ``modules`` and
+``bareStrings`` may also be given server-wide (a target's own ``modules`` are
+added to those).
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ from nwi.tree import Tree, TreeError
 
 _YANG_FIELDS = {"yangPath", "yangModules", "yangChecks"}
 _TARGET_FIELDS = {"name", "port", "username", "password", "passwordEnv", "listKeys", "config", "state", "models",
-                  "faults", "stateDir", *_YANG_FIELDS}
-_TOP_FIELDS = {"username", "password", "passwordEnv", "listKeys", "stateDir", "targets", *_YANG_FIELDS}
+                  "modules", "bareStrings", "faults", "stateDir", *_YANG_FIELDS}
+_TOP_FIELDS = {"username", "password", "passwordEnv", "listKeys", "stateDir", "modules", "bareStrings", "targets",
+               *_YANG_FIELDS}
 
 
 class DevicesFileError(ValueError):
@@ -75,6 +81,8 @@ class Defaults:
     yang_path: tuple[Path, ...] = ()
     yang_modules: tuple[str, ...] | None = None
     yang_checks: str = "values"
+    modules: Mapping[str, str] | None = None
+    bare_strings: bool = False
 
 
 def load(path: Path, defaults: Defaults = Defaults()) -> list[Target]:
@@ -100,6 +108,8 @@ def parse(doc: Any, defaults: Defaults = Defaults(), where: str = "devices", bas
         yang_path=_dirs(doc.get("yangPath"), base, where) or defaults.yang_path,
         yang_modules=_names(doc.get("yangModules"), where) or defaults.yang_modules,
         yang_checks=_checks(doc.get("yangChecks", defaults.yang_checks), where),
+        modules={**(defaults.modules or {}), **_modules(doc.get("modules"), where)},
+        bare_strings=_flag(doc, "bareStrings", defaults.bare_strings, where),
     )
     entries = doc.get("targets")
     if not isinstance(entries, list) or not entries:
@@ -164,6 +174,8 @@ def _target(entry: dict[str, Any], top: Defaults, at: str, base: Path | None) ->
         state=state_tree,
         faults=faults,
         models=models,
+        modules={**(top.modules or {}), **_modules(entry.get("modules"), at)},
+        bare_strings=_flag(entry, "bareStrings", top.bare_strings, at),
     )
     yang_path = _dirs(entry.get("yangPath"), base, at) or top.yang_path
     if not yang_path:
@@ -237,6 +249,23 @@ def _checks(value: Any, where: str) -> str:
     if value not in ("values", "full"):
         raise DevicesFileError(f"{where}: 'yangChecks' is values or full, not {value!r}")
     return str(value)
+
+
+def _modules(doc: Any, where: str) -> dict[str, str]:
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict) or not all(isinstance(k, str) and isinstance(v, str) and v and ":" not in v
+                                            for k, v in doc.items()):
+        raise DevicesFileError(f"{where}: 'modules' maps a top-level node to its module's name, "
+                               "e.g. {interfaces: openconfig-interfaces}")
+    return dict(doc)
+
+
+def _flag(doc: dict[str, Any], name: str, default: bool, where: str) -> bool:
+    value = doc.get(name, default)
+    if not isinstance(value, bool):
+        raise DevicesFileError(f"{where}: {name!r} must be true or false")
+    return value
 
 
 def _dir(value: Any, base: Path | None) -> Path | None:

@@ -31,7 +31,7 @@ from nwi.drivers.virtual import DeviceStore
 from nwi.mockgnmi import tlsgen
 from nwi.mockgnmi.faults import Faults
 from nwi.mockgnmi.server import MockGnmiServer
-from nwi.mockgnmi.target import Credentials, Target
+from nwi.mockgnmi.target import Credentials, Model, Target
 from nwi.path import GnmiPath
 from nwi.tree import Tree
 
@@ -46,14 +46,20 @@ def memory_target(
     state: dict[str, Any] | None = None,
     state_dir: Path | None = None,
     faults: Faults | None = None,
+    models: Iterable[Model] = (),
+    modules: Mapping[str, str] | None = None,
+    bare_strings: bool = False,
 ) -> Target:
-    """A target over a fresh DeviceStore (in memory unless ``state_dir``); port 0 = its own free port."""
+    """A target over a fresh DeviceStore (in memory unless ``state_dir``); port 0 = its own free port.
+
+    ``models``/``modules``/``bare_strings``: see :class:`~nwi.mockgnmi.target.Target`.
+    """
     state_tree = Tree(list_keys=list_keys)
     if state:
         state_tree.replace(GnmiPath(), state)
     creds = Credentials(username, password) if username is not None and password is not None else None
     return Target(name, DeviceStore(name, state_dir, list_keys), port=port, credentials=creds, state=state_tree,
-                  faults=faults)
+                  faults=faults, models=models, modules=modules, bare_strings=bare_strings)
 
 
 @contextlib.contextmanager

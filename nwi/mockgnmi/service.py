@@ -1,28 +1,41 @@
 """The gNMI service: Capabilities, Get and Set (Subscribe lives in subscribe.py).
 
-Held to the gNMI 0.8 specification where a YANG-free target can be:
+Held to the gNMI 0.10.0 specification where a YANG-free target can be (what
+differs between vendors, and which way the mock goes: the "Mock gNMI server"
+section of README.md):
 
-* Set (3.4): one SetRequest is one transaction, built into a
-  :class:`~nwi.drivers.base.Transaction` and committed to the target's
-  Datastore — deletes, then replaces, then updates, in request order. Deleting
-  what is not there succeeds; wildcard deletes are expanded first. If any
-  operation fails nothing is applied and the RPC ends with ``ABORTED``; its
-  ``google.rpc.Status`` details carry a SetResponse whose UpdateResults say,
-  per operation, which one failed (with its own code) and that the others
-  were aborted (3.4.7).
+* Capabilities (3.2): gNMI version 0.10.0, the encodings below, and the
+  models the targets on the port announce (:meth:`Target.announced_models`:
+  a devices file's ``models``, a schema's modules, the modules named for
+  top-level nodes).
+* Set (3.4, steps in :mod:`~nwi.mockgnmi.setops`): one SetRequest is one
+  transaction committed to the target's Datastore — deletes, then replaces,
+  then updates, in request order. Deleting what is not there succeeds;
+  wildcard deletes (and deletes through a list element without keys) are
+  expanded first. Values must be valid JSON (:mod:`~nwi.mockgnmi.values`:
+  no bare words unless the target opts in, no ``null``); replacing a list
+  entry with ``{}`` is refused. If any operation fails nothing is applied and
+  the RPC ends with that operation's code (INVALID_ARGUMENT for a bad value or
+  path); its ``google.rpc.Status`` details carry a SetResponse whose
+  UpdateResults say which operation failed and that the others were ABORTED
+  (3.4.7). ``union_replace`` (0.10) is UNIMPLEMENTED, never ignored.
 * Get (3.3): one Notification per requested path; ``*`` wildcards in names
-  and key values; prefix and origin; data types CONFIG (the datastore), STATE
+  and key values, and a list element without keys matches every entry (path
+  conventions); prefix and origin; data types CONFIG (the datastore), STATE
   and OPERATIONAL (the target's read-only state tree) and ALL (both merged);
-  encodings JSON, JSON_IETF, and PROTO (leaf by leaf, native scalar values).
-  A concrete path with nothing at it is ``NOT_FOUND``; an unsupported encoding
-  is ``UNIMPLEMENTED``.
+  encodings JSON, JSON_IETF (top-level members qualified with module names,
+  RFC 7951 section 4, when the module is known: :func:`~nwi.mockgnmi.values.qualify`),
+  and PROTO (leaf by leaf, native scalar values). A concrete path with
+  nothing at it is ``NOT_FOUND``; a wildcard matching nothing is an empty
+  notification; an unsupported encoding is ``UNIMPLEMENTED``.
 * Authentication per RPC from ``username``/``password`` metadata (3.1):
   ``UNAUTHENTICATED`` when they do not match.
 
 Origins are accepted and echoed but do not select a different tree, and
-RFC 7951 module prefixes on names are dropped: without YANG they carry no
-meaning, and dropping them makes ``openconfig-interfaces:interfaces`` and
-``interfaces`` the same node, as on a real device.
+RFC 7951 module prefixes on names written to the mock are dropped (then
+remembered for the answers, see :meth:`Target.learn_modules`): without YANG
+they carry no meaning, and dropping them makes ``openconfig-interfaces:interfaces``
+and ``interfaces`` the same node, as on a real device.
 """
 
 from __future__ import annotations
@@ -30,19 +43,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import status_pb2
 from grpc_status import rpc_status
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nwi.drivers.base import Change, Op, SchemaRejected, Transaction, TransactionRejected
+from nwi.drivers.base import TransactionRejected
 from nwi.drivers.gnmi_codec import (
     ENCODING_NAMES,
-    CodecError,
     has_wildcard,
     join,
     leaves,
@@ -51,17 +60,18 @@ from nwi.drivers.gnmi_codec import (
     path_to_proto,
     relative,
     scalar_to_proto,
-    value_from_proto,
     value_to_proto,
 )
-from nwi.mockgnmi.target import Target
+from nwi.mockgnmi import setops
+from nwi.mockgnmi.target import Model, Target
+from nwi.mockgnmi.values import ModuleOf, modules_named, qualify
 from nwi.path import GnmiPath
 from nwi.tree import Tree
 
-GNMI_VERSION = "0.8.0"
+#: the specification revision whose behaviour the mock implements (the wire messages are pygnmi's 0.8
+#: ones, which 0.10 only extends; the 0.10 field they lack, union_replace, is refused)
+GNMI_VERSION = "0.10.0"
 SUPPORTED_ENCODINGS = ("json", "json_ietf", "proto")
-_OP_ENUM = {Op.DELETE: gnmi_pb2.UpdateResult.DELETE, Op.REPLACE: gnmi_pb2.UpdateResult.REPLACE,
-            Op.UPDATE: gnmi_pb2.UpdateResult.UPDATE}
 _DATA_TYPE = gnmi_pb2.GetRequest.DataType
 
 
@@ -146,7 +156,7 @@ def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str,
 
     JSON encodings send each matched node as one subtree; PROTO has no
     structured form, so it sends the matched leaves one by one. ``answer``
-    (a target with models) gives a JSON_IETF value its RFC 7951 form.
+    gives a JSON_IETF value its RFC 7951 form (:func:`json_ietf_answer`).
     """
     base = prefix if not has_wildcard(prefix) else GnmiPath((), prefix.origin)
     if encoding == "proto":
@@ -162,6 +172,28 @@ def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str,
     return ups, bool(matched)
 
 
+def json_ietf_answer(target: Target, written: GnmiPath) -> Callable[[GnmiPath, Any], Any]:
+    """How a JSON_IETF value at a path is answered: from the target's YANG models when it has them
+    (``nwi.mockgnmi.schema``: every rule of RFC 7951), else with its top-level members qualified as far as
+    the modules are known (:func:`~nwi.mockgnmi.values.qualify`)."""
+    if target.answer is not None:
+        return target.answer
+    module_of = answer_modules(target, written)
+    return lambda path, value: qualify(value, path, module_of)
+
+
+def answer_modules(target: Target, written: GnmiPath) -> ModuleOf:
+    """How an answer to a request for ``written`` (its path as the client wrote it, module prefixes
+    kept) qualifies top-level names: with the module the client wrote (a qualified first element, or
+    an origin naming a module), else with what the target knows (:meth:`Target.module_of`)."""
+    named = modules_named(written, {m.name for m in target.models})
+
+    def module_of(name: str) -> str | None:
+        return named.get(name) or target.module_of(name)
+
+    return module_of
+
+
 def response_prefix(request_prefix: Any) -> Any | None:
     """The request prefix echoed back (gNMI 2.2.2.1 wants its target reflected), or None when empty."""
     if request_prefix.ByteSize() == 0:
@@ -171,17 +203,6 @@ def response_prefix(request_prefix: Any) -> Any | None:
     if has_wildcard(path_from_proto(request_prefix)):
         del prefix.elem[:]  # update paths are then full paths
     return prefix
-
-
-@dataclass
-class _Op:
-    """One operation of a SetRequest, in the order it takes effect."""
-
-    op: Op
-    proto_path: Any
-    path: GnmiPath | None = None
-    value: Any = None
-    error: tuple[grpc.StatusCode, str] | None = None
 
 
 class GnmiService(gnmi_pb2_grpc.gNMIServicer):
@@ -208,10 +229,13 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         metadata = list(context.invocation_metadata())
         if not any(t.authenticates(metadata) for t in self.port.targets.values()):
             rpc.abort(grpc.StatusCode.UNAUTHENTICATED, "authentication failed: wrong or missing username/password")
-        models = {m for t in self.port.targets.values() for m in t.models}
+        models: dict[tuple[str, str, str], Model] = {}
+        for t in self.port.targets.values():
+            for m in t.announced_models():
+                models.setdefault((m.name, m.organization, m.version), m)
         return gnmi_pb2.CapabilityResponse(
             supported_models=[gnmi_pb2.ModelData(name=m.name, organization=m.organization, version=m.version)
-                              for m in sorted(models, key=lambda m: m.name)],
+                              for _, m in sorted(models.items())],
             supported_encodings=[gnmi_pb2.Encoding.Value(e.upper()) for e in SUPPORTED_ENCODINGS],
             gNMI_version=GNMI_VERSION,
         )
@@ -223,15 +247,17 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         rpc.enter(target)
         encoding = rpc.encoding(request.encoding)
         prefix = rpc.path(request.prefix, "prefix")
+        raw_prefix = path_from_proto(request.prefix, strip_modules=False)
         tree = tree_for(target, request.type)
         notifications = []
         for proto_path in request.path or [gnmi_pb2.Path()]:
             full = join(prefix, rpc.path(proto_path, "path"))
+            written = join(raw_prefix, path_from_proto(proto_path, strip_modules=False))
             try:
-                ups, found = updates_for(tree, full, prefix, encoding, target.answer)
+                ups, found = updates_for(tree, full, prefix, encoding, json_ietf_answer(target, written))
             except Exception as exc:  # e.g. a key set that does not fit the list: the path is invalid here
                 rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{full}: {exc}")
-            if not found and not has_wildcard(full) and full.elems:
+            if not found and full.elems and not has_wildcard(full) and not tree.selects_many(full):
                 rpc.abort(grpc.StatusCode.NOT_FOUND, f"{full} not found on target {target.name!r}")
             notifications.append(
                 gnmi_pb2.Notification(timestamp=now_ns(), prefix=response_prefix(request.prefix), update=ups)
@@ -246,88 +272,36 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         injected = target.faults.take_set_failure()
         if injected is not None:
             rpc.abort(injected, f"Set refused by an injected fault ({injected.name}); nothing was applied")
-        prefix = rpc.path(request.prefix, "prefix")
-        ops = self._parse_ops(request, prefix)
-        failed = next((i for i, o in enumerate(ops) if o.error is not None), None)
+        refused = setops.unsupported(request)
+        if refused is not None:
+            rpc.abort(grpc.StatusCode.UNIMPLEMENTED, refused)
+        ops = setops.parse(request, rpc.path(request.prefix, "prefix"), target)
+        failed = setops.first_error(ops)
         if failed is not None:
             code, message = ops[failed].error  # type: ignore[misc]
-            self._abort_set(rpc, request, ops, failed, code, message)
+            self.abort_set(rpc, request, ops, failed, code, message)
+        self.commit_set(rpc, target, request, ops)
+        return setops.response(ops, response_prefix(request.prefix), now_ns())
 
-        def build(tree: Tree) -> Transaction:
-            changes: list[Change] = []
-            for i, o in enumerate(ops):
-                assert o.path is not None
-                if o.op == Op.DELETE and has_wildcard(o.path):
-                    # gNMI 3.4.6: the target expands wildcards in deletes
-                    changes.extend(Change(Op.DELETE, p, owner=str(i)) for p, _ in tree.find(o.path))
-                else:
-                    changes.append(Change(o.op, o.path, o.value, owner=str(i)))
-            return Transaction(device=target.name, changes=changes)
-
+    def commit_set(self, rpc: Rpc, target: Target, request: Any, ops: list[setops.SetOp]) -> None:
+        """Commit the checked operations as one transaction, or end the RPC with nothing applied."""
         try:
-            target.commit(build)
+            target.commit(setops.transaction(ops, target.name))
         except TransactionRejected as exc:
             index = _owner_index(exc.failed_owners, len(ops))
-            # the models refused it: the whole Set fails with the operation's own code, as targets do
-            status = grpc.StatusCode.INVALID_ARGUMENT if isinstance(exc, SchemaRejected) else grpc.StatusCode.ABORTED
-            self._abort_set(rpc, request, ops, index, grpc.StatusCode.INVALID_ARGUMENT, exc.message, status)
+            self.abort_set(rpc, request, ops, index, grpc.StatusCode.INVALID_ARGUMENT, exc.message)
         except grpc.RpcError:
             raise
         except Exception as exc:  # the datastore itself failed (disk, kernel): still nothing applied
             rpc.abort(grpc.StatusCode.INTERNAL, f"datastore of target {target.name!r} failed: {exc}")
-        stamp = now_ns()
-        return gnmi_pb2.SetResponse(
-            prefix=response_prefix(request.prefix),
-            timestamp=stamp,
-            response=[gnmi_pb2.UpdateResult(timestamp=stamp, path=o.proto_path, op=_OP_ENUM[o.op]) for o in ops],
-        )
+        target.learn_modules(setops.modules(ops))
 
-    def _parse_ops(self, request: Any, prefix: GnmiPath) -> list[_Op]:
-        ops = [_Op(Op.DELETE, p) for p in request.delete]
-        ops += [_Op(Op.REPLACE, u.path, value=u.val) for u in request.replace]
-        ops += [_Op(Op.UPDATE, u.path, value=u.val) for u in request.update]
-        for o in ops:
-            path = path_from_proto(o.proto_path)
-            if any(e.name == "..." for e in path.elems) or any(not e.name for e in path.elems):
-                o.error = (grpc.StatusCode.INVALID_ARGUMENT, f"{o.op} {path}: path cannot be parsed")
-                continue
-            o.path = join(prefix, path)
-            if o.op == Op.DELETE:
-                continue
-            if has_wildcard(o.path):
-                o.error = (grpc.StatusCode.INVALID_ARGUMENT, f"{o.op} {o.path}: wildcards are only allowed in deletes")
-                continue
-            try:
-                o.value = value_from_proto(o.value)
-            except CodecError as exc:
-                o.error = (grpc.StatusCode.UNIMPLEMENTED, f"{o.op} {o.path}: {exc}")
-            except (UnicodeDecodeError, ValueError) as exc:
-                o.error = (grpc.StatusCode.INVALID_ARGUMENT, f"{o.op} {o.path}: invalid value: {exc}")
-        return ops
-
-    def _abort_set(
-        self, rpc: Rpc, request: Any, ops: list[_Op], failed: int | None, code: grpc.StatusCode, message: str,
-        status_code: grpc.StatusCode = grpc.StatusCode.ABORTED,
+    def abort_set(
+        self, rpc: Rpc, request: Any, ops: list[setops.SetOp], failed: int | None, code: grpc.StatusCode,
+        message: str,
     ) -> NoReturn:
-        """End the Set with ``status_code`` (ABORTED unless the models refused it); per-operation results
-        travel in the status details (3.4.7)."""
-        stamp = now_ns()
-        results = []
-        for i, o in enumerate(ops):
-            if i == failed:
-                err = gnmi_pb2.Error(code=code.value[0], message=message)
-            else:
-                err = gnmi_pb2.Error(code=grpc.StatusCode.ABORTED.value[0],
-                                     message="not applied: another operation of this SetRequest failed")
-            results.append(gnmi_pb2.UpdateResult(timestamp=stamp, path=o.proto_path, op=_OP_ENUM[o.op], message=err))
-        detail = any_pb2.Any()
-        detail.Pack(gnmi_pb2.SetResponse(prefix=response_prefix(request.prefix), timestamp=stamp, response=results))
-        where = f"operation {failed} failed" if failed is not None else "an operation failed"
-        status = status_pb2.Status(
-            code=status_code.value[0],
-            message=f"Set aborted, nothing applied: {where}: {message}",
-            details=[detail],
-        )
+        """End the Set with the failed operation's code; per-operation results travel in the details (3.4.7)."""
+        status = setops.failure(ops, failed, code, message, response_prefix(request.prefix), now_ns())
         rpc.context.abort_with_status(rpc_status.to_status(status))
         raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
 

@@ -1,9 +1,10 @@
 """Subscribe (gNMI 3.5): ONCE, POLL, and STREAM with ON_CHANGE, SAMPLE and TARGET_DEFINED.
 
 Updates are leaf by leaf (no aggregation: the mock has no schema to allow
-it), over config and state merged. Every response of the initial snapshot is
-followed by ``sync_response``; ONCE then closes the stream, POLL waits for the
-next Poll message, STREAM keeps sending:
+it), over config and state merged; a list element without keys matches every
+entry. Every response of the initial snapshot is followed by
+``sync_response``; ONCE then closes the stream, POLL answers each Poll
+message with a snapshot and ``sync_response``, STREAM keeps sending:
 
 * ON_CHANGE (and TARGET_DEFINED, which the target may treat as ON_CHANGE):
   after every committed Set or state change, the leaves that changed are sent
@@ -15,7 +16,16 @@ next Poll message, STREAM keeps sending:
   changed ones with ``suppress_redundant``; ``heartbeat_interval`` re-sends
   everything at least that often in both modes.
 
-``updates_only`` skips the initial snapshot (the sync_response still comes).
+``updates_only`` (3.5.1.2, 3.5.2.3): the current state is never sent, so the
+first message is ``sync_response``. ONCE sends nothing else. STREAM then sends
+changes. POLL answers each later Poll with what changed since the answer
+before (updates and deletes) and ``sync_response``; the specification is silent
+on later polls, the reference server (openconfig/gnmi) answers them with
+``sync_response`` alone, and "send only updates to the current state" reads as
+the changes.
+
+A SubscriptionList mode or Subscription mode outside the enums is
+INVALID_ARGUMENT (as the reference server answers), not served as a default.
 """
 
 from __future__ import annotations
@@ -34,12 +44,13 @@ from nwi.drivers.gnmi_codec import (
     join,
     leaves,
     matches,
+    path_from_proto,
     path_to_proto,
     relative,
     scalar_to_proto,
     value_to_proto,
 )
-from nwi.mockgnmi.service import Rpc, now_ns, response_prefix
+from nwi.mockgnmi.service import Rpc, json_ietf_answer, now_ns, response_prefix
 from nwi.mockgnmi.target import Target
 from nwi.path import GnmiPath
 
@@ -74,8 +85,17 @@ class Subscription:
         self.prefix = rpc.path(sl.prefix, "prefix")
         self.base = self.prefix if not has_wildcard(self.prefix) else GnmiPath((), self.prefix.origin)
         self.poll_interval = poll_interval
+        if sl.mode not in _LIST_MODE.values():
+            rpc.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                      f"SubscriptionList mode {sl.mode} is not recognized (STREAM, ONCE or POLL)")
         if not sl.subscription:
             rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "the SubscriptionList has no subscription")
+        for s in sl.subscription:
+            if sl.mode == _LIST_MODE.Value("STREAM") and s.mode not in _SUB_MODE.values():
+                rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subscription mode {s.mode} is not recognized "
+                          "(TARGET_DEFINED, ON_CHANGE or SAMPLE)")
+        self.updates_only = sl.updates_only
+        self.answer = json_ietf_answer(self.target, path_from_proto(sl.prefix, strip_modules=False))
         self.subs = [
             _Sub(
                 path=join(self.prefix, rpc.path(s.path, "subscription path")),
@@ -88,14 +108,18 @@ class Subscription:
         ]
 
     # ---- building responses ----------------------------------------------------------
-    def _value(self, value: Any) -> Any:
-        return scalar_to_proto(value) if self.encoding == "proto" else value_to_proto(value, self.encoding)
+    def _value(self, path: GnmiPath, value: Any) -> Any:
+        if self.encoding == "proto":
+            return scalar_to_proto(value)
+        if self.encoding == "json_ietf":
+            value = self.answer(path, value)
+        return value_to_proto(value, self.encoding)
 
     def _response(self, updates: dict[GnmiPath, Any], deletes: list[GnmiPath] | None = None) -> Any:
         notification = gnmi_pb2.Notification(
             timestamp=now_ns(),
             prefix=response_prefix(self.list.prefix),
-            update=[gnmi_pb2.Update(path=path_to_proto(relative(p, self.base)), val=self._value(v))
+            update=[gnmi_pb2.Update(path=path_to_proto(relative(p, self.base)), val=self._value(p, v))
                     for p, v in updates.items()],
             delete=[path_to_proto(relative(p, self.base)) for p in deletes or []],
         )
@@ -117,11 +141,25 @@ class Subscription:
         return gnmi_pb2.SubscribeResponse(sync_response=True)
 
     # ---- modes -----------------------------------------------------------------------
+    def skip_snapshot(self) -> None:
+        """updates_only: take the current state as known without sending it."""
+        for sub, current in zip(self.subs, self._current(), strict=True):
+            sub.last = current
+
+    def changes(self) -> Iterator[Any]:
+        """What changed since the last answer: updates for changed leaves, deletes for removed ones."""
+        for sub, current in zip(self.subs, self._current(), strict=True):
+            changed = {p: v for p, v in current.items() if sub.last.get(p, _MISSING) != v}
+            removed = [p for p in sub.last if p not in current]
+            sub.last = current
+            if changed or removed:
+                yield self._response(changed, removed)
+
     def poll(self, requests: Iterator[Any]) -> Iterator[Any]:
         for request in requests:
             if not request.HasField("poll"):
                 self.rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "a POLL subscription accepts only Poll messages")
-            yield from self.snapshot()
+            yield from self.changes() if self.updates_only else self.snapshot()
             yield self.sync()
 
     def stream(self, requests: Iterator[Any]) -> Iterator[Any]:
@@ -189,9 +227,8 @@ def serve(rpc: Rpc, requests: Iterator[Any], poll_interval: float) -> Iterator[A
         rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first SubscribeRequest must carry a SubscriptionList")
     sub = Subscription(rpc, first, poll_interval)
     mode = first.subscribe.mode
-    if mode == _LIST_MODE.Value("STREAM") and first.subscribe.updates_only:
-        for s, current in zip(sub.subs, sub._current(), strict=True):
-            s.last = current
+    if sub.updates_only:  # every mode: the first message is sync_response (3.5.2.3)
+        sub.skip_snapshot()
     else:
         yield from sub.snapshot()
     yield sub.sync()

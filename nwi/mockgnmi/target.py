@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import hmac
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,11 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Model:
-    """A ModelData entry announced in Capabilities (informational: the mock needs no YANG)."""
+    """A ModelData entry announced in Capabilities (gNMI 2.6.1): a module the target serves.
+
+    ``version`` is the model's semantic version, or its revision date when
+    that is all a module says.
+    """
 
     name: str
     organization: str = ""
@@ -69,15 +73,25 @@ class Target:
         state: Tree | None = None,
         faults: Faults | None = None,
         models: Iterable[Model] = (),
+        modules: Mapping[str, str] | None = None,
+        bare_strings: bool = False,
     ) -> None:
         self.name = name
         self.datastore = datastore
         self.port = port
         self.credentials = credentials
         self.faults = faults or Faults()
-        self.models = tuple(models)
+        #: the models announced in Capabilities; a schema (``nwi.mockgnmi.schema``) replaces them with
+        #: the modules it loaded
+        self.models: Sequence[Model] = tuple(models)
         #: with YANG models (``nwi.mockgnmi.schema``): a value at a path as RFC 7951 answers it
         self.answer: Callable[[GnmiPath, Any], Any] | None = None
+        #: the module of each top-level data node (``{"interfaces": "openconfig-interfaces"}``), used to
+        #: qualify JSON_IETF answers (RFC 7951 section 4). Given by the devices file or a schema, and
+        #: learned from what clients write qualified (see :meth:`learn_modules`).
+        self.modules: dict[str, str] = dict(modules or {})
+        #: opt-in leniency for pygnmi's unquoted strings (see :mod:`nwi.mockgnmi.values`)
+        self.bare_strings = bare_strings
         self._state = state or Tree()
         # one commit at a time: snapshot -> expand wildcards -> commit must not interleave
         self._lock = threading.RLock()
@@ -135,6 +149,23 @@ class Target:
         with self.changed:
             self.version += 1
             self.changed.notify_all()
+
+    # ---- models ----------------------------------------------------------------------
+    def module_of(self, name: str) -> str | None:
+        """The module defining top-level node ``name`` as far as the target knows (devices file, schema,
+        learned from clients), or None."""
+        return self.modules.get(name)
+
+    def learn_modules(self, modules: Mapping[str, str]) -> None:
+        """Remember modules a client named (``openconfig-interfaces:interfaces`` in a committed Set)."""
+        with self._lock:
+            self.modules.update(modules)
+
+    def announced_models(self) -> list[Model]:
+        """The models Capabilities lists: ``models``, plus every known module not among them."""
+        named = {m.name for m in self.models}
+        extra = sorted({m for m in self.modules.values() if m not in named})
+        return [*self.models, *(Model(m) for m in extra)]
 
     # ---- access ----------------------------------------------------------------------
     def authenticates(self, metadata: Iterable[tuple[str, Any]]) -> bool:

@@ -64,7 +64,7 @@ def test_tls_with_the_generated_ca(servers: Callable[..., MockGnmiServer], clien
 def test_tls_skip_verify(servers: Callable[..., MockGnmiServer], clients: Callable[..., gNMIclient]) -> None:
     srv = servers([memory_target("r1", username=USER, password=PASSWORD)], tls=True)
     c = clients(srv.port_of("r1"), insecure=False, skip_verify=True)
-    assert c.capabilities()["gnmi_version"] == "0.8.0"
+    assert c.capabilities()["gnmi_version"] == "0.10.0"
 
 
 def test_plaintext_client_cannot_talk_to_tls_server(servers: Callable[..., MockGnmiServer]) -> None:
@@ -91,7 +91,7 @@ def test_mutual_tls(servers: Callable[..., MockGnmiServer], clients: Callable[..
     assert srv.tls is not None
     c = clients(srv.port_of("r1"), insecure=False, path_cert=str(srv.tls.file("client.pem")),
                 path_key=str(srv.tls.file("client-key.pem")), path_root=str(srv.tls.file("ca.pem")))
-    assert c.capabilities()["gnmi_version"] == "0.8.0"
+    assert c.capabilities()["gnmi_version"] == "0.10.0"
     # without a client certificate the handshake fails
     anonymous = gNMIclient(target=("127.0.0.1", srv.port_of("r1")), username=USER, password=PASSWORD,
                            path_cert=str(srv.tls.file("ca.pem")), gnmi_timeout=1)

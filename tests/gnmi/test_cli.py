@@ -70,7 +70,7 @@ def test_tls_flag_writes_certificates_a_client_can_verify(tmp_path: Path,
     with spawned(["--port", "0", "--tls", "--cert-dir", str(tmp_path / "certs")]) as proc:
         assert proc.ca_cert == tmp_path / "certs" / "ca.pem"
         c = clients(proc.port_of("mock"), username="", password="", insecure=False, path_cert=str(proc.ca_cert))
-        assert c.capabilities()["gnmi_version"] == "0.8.0"
+        assert c.capabilities()["gnmi_version"] == "0.10.0"
     assert (tmp_path / "certs" / "server-key.pem").stat().st_mode & 0o077 == 0  # private keys stay private
 
 

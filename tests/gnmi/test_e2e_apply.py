@@ -69,12 +69,15 @@ def test_apply_then_read_back_through_pygnmi(fabric: tuple[MockGnmiServer, Path]
         for (switch, path), props in want.items():
             if switch != leaf:
                 continue
-            got = get_val(c, path, datatype="config")
+            # JSON: the sample's devices file names modules, so JSON_IETF answers qualify member names
+            got = get_val(c, path, datatype="config", encoding="json")
             for key, value in props.items():
                 assert got[key] == value, (leaf, path, key)
     # the dependency was honoured: the network-instance names the interface's subinterface
     c = clients(srv.port_of("leaf1"), username=user, password=password)
-    assert get_val(c, "/network-instance[name=default]/interface") == [{"name": "ethernet-1/1.0"}]
+    assert get_val(c, "/network-instance[name=default]/interface", encoding="json") == [{"name": "ethernet-1/1.0"}]
+    assert get_val(c, "/network-instance[name=default]/interface") == [
+        {"srl_nokia-network-instance:name": "ethernet-1/1.0"}]
 
     again = nwi("apply", "-f", resources)
     assert again.exit_code == 0 and "0 transaction(s) sent" in again.stdout

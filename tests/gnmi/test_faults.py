@@ -97,7 +97,7 @@ def test_a_target_that_refuses_to_start_refuses_connections(
     c.close()
     clients(srv.port_of("up"), username="", password="")  # the other target is fine
     srv.start_target("down")  # it comes up later, on the port it was given
-    assert clients(port, username="", password="").capabilities()["gnmi_version"] == "0.8.0"
+    assert clients(port, username="", password="").capabilities()["gnmi_version"] == "0.10.0"
 
 
 def test_a_refused_target_on_a_shared_port_is_unavailable(

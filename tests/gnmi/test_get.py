@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 import pytest
 from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from nwi.mockgnmi import MockGnmiServer
+from nwi.mockgnmi import MockGnmiServer, Model, memory_target
 from tests.gnmi.helpers import PASSWORD, USER, get_val, rpc_error
 
 pytestmark = pytest.mark.protocol
@@ -125,3 +127,70 @@ def test_data_types_config_state_all(loaded: gNMIclient) -> None:
 def test_root_get_returns_everything(loaded: gNMIclient) -> None:
     root = get_val(loaded, "/", datatype="config")
     assert set(root) == {"interfaces", "system"}
+
+
+def test_a_keyless_list_element_matches_every_entry(loaded: gNMIclient) -> None:
+    # path conventions: a list element without keys means every entry, as [name=*] does
+    resp = loaded.get(path=["/interfaces/interface/config/mtu"], encoding="json_ietf")
+    assert updates(resp) == {"interfaces/interface[name=eth0]/config/mtu": 1500,
+                             "interfaces/interface[name=eth1]/config/mtu": 9000}
+    # it is a wildcard: matching nothing is an empty notification, not NOT_FOUND
+    resp = loaded.get(path=["/interfaces/interface/state"], encoding="json_ietf")
+    assert len(resp["notification"]) == 1 and updates(resp) == {}
+    # PROTO sends the same leaves
+    resp = loaded.get(path=["/interfaces/interface/config/mtu"], encoding="proto")
+    assert updates(resp) == {"interfaces/interface[name=eth0]/config/mtu": 1500,
+                             "interfaces/interface[name=eth1]/config/mtu": 9000}
+
+
+def test_json_ietf_qualifies_top_level_members_when_the_module_is_known(
+        servers: Callable[..., MockGnmiServer], clients: Callable[..., gNMIclient]) -> None:
+    srv = servers([memory_target("r", list_keys={"interface": ("name",)},
+                                 modules={"interfaces": "openconfig-interfaces"})])
+    c = clients(srv.port_of("r"), username="", password="")
+    c.set(update=[("/interfaces/interface[name=eth0]/config", {"mtu": 1500}),
+                  ("/system/config", {"hostname": "r"})], encoding="json_ietf")
+    root = get_val(c, "/")
+    # RFC 7951 section 4: members of the top-level object carry their module; system's module is not known
+    assert root == {"openconfig-interfaces:interfaces": {"interface": [{"name": "eth0", "config": {"mtu": 1500}}]},
+                    "system": {"config": {"hostname": "r"}}}
+    assert get_val(c, "/interfaces/interface[name=eth0]/config") == {"openconfig-interfaces:mtu": 1500}
+    assert get_val(c, "/interfaces/interface") == [{"openconfig-interfaces:name": "eth0",
+                                                    "openconfig-interfaces:config": {"mtu": 1500}}]
+    assert get_val(c, "/interfaces/interface[name=eth0]/config/mtu") == 1500  # a leaf is a bare value
+    assert get_val(c, "/interfaces/interface[name=eth0]/config", encoding="json") == {"mtu": 1500}  # JSON: never
+    # the name a client writes qualified is remembered for the answers
+    c.set(update=[("/openconfig-system:system/config", {"domain": "example.net"})], encoding="json_ietf")
+    assert "openconfig-system:system" in get_val(c, "/")
+    assert get_val(c, "/system/config") == {"openconfig-system:hostname": "r",
+                                            "openconfig-system:domain": "example.net"}
+
+
+def test_json_ietf_keeps_the_module_the_client_wrote(loaded: gNMIclient) -> None:
+    assert get_val(loaded, "/openconfig-interfaces:interfaces/interface[name=eth1]/config") == {
+        "openconfig-interfaces:mtu": 9000, "openconfig-interfaces:enabled": False}
+    # nothing was learned from a read: an unqualified Get stays unqualified
+    assert get_val(loaded, "/interfaces/interface[name=eth1]/config") == {"mtu": 9000, "enabled": False}
+
+
+def test_json_ietf_takes_the_module_from_an_origin_naming_an_announced_model(
+        servers: Callable[..., MockGnmiServer], clients: Callable[..., gNMIclient]) -> None:
+    srv = servers([memory_target("r", models=[Model("openconfig-interfaces", "OpenConfig", "3.5.0")])])
+    c = clients(srv.port_of("r"), username="", password="")
+    c.set(update=[("/interfaces/interface[name=eth0]/config", {"mtu": 1500})], encoding="json_ietf")
+    assert get_val(c, "openconfig-interfaces:/interfaces/interface[name=eth0]/config") == {
+        "openconfig-interfaces:mtu": 1500}
+    assert get_val(c, "openconfig:/interfaces/interface[name=eth0]/config") == {"mtu": 1500}  # not a model
+
+
+def test_capabilities_announce_gnmi_0_10_and_the_models_served(
+        servers: Callable[..., MockGnmiServer], clients: Callable[..., gNMIclient]) -> None:
+    srv = servers([memory_target("a", port=None, models=[Model("openconfig-interfaces", "OpenConfig", "3.5.0")]),
+                   memory_target("b", port=None, modules={"system": "openconfig-system"})])
+    caps = clients(srv.port_of("a"), username="", password="").capabilities()
+    assert caps["gnmi_version"] == "0.10.0"
+    assert caps["supported_models"] == [
+        {"name": "openconfig-interfaces", "organization": "OpenConfig", "version": "3.5.0"},
+        {"name": "openconfig-system", "organization": "", "version": ""},
+    ]
+    assert set(caps["supported_encodings"]) == {"json", "json_ietf", "proto"}

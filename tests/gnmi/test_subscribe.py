@@ -171,3 +171,101 @@ def test_closing_a_stream_frees_the_server(loaded: gNMIclient, server: MockGnmiS
     # the server still answers promptly after streams came and went
     assert loaded.get(path=["/interfaces/interface[name=eth0]/config/mtu"], encoding="json")
     assert time.monotonic() - start < 20
+
+
+def test_once_updates_only_sends_only_sync(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={"subscription": [{"path": "/interfaces"}], "mode": "once",
+                                       "encoding": "json", "updates_only": True})
+    msgs = list(sub)
+    sub.close()
+    assert msgs == [{"sync_response": True}]  # 3.5.2.3: for ONCE "only a sync_response will be sent"
+
+
+def test_once_with_a_keyless_list_element_matches_every_entry(loaded: gNMIclient) -> None:
+    sub = loaded.subscribe2(subscribe={"subscription": [{"path": "/interfaces/interface/config/mtu"}],
+                                       "mode": "once", "encoding": "json"})
+    got: dict[str, Any] = {}
+    for m in list(sub)[:-1]:
+        got.update(leaf_updates(m))
+    sub.close()
+    assert got == {"interfaces/interface[name=eth0]/config/mtu": 1500,
+                   "interfaces/interface[name=eth1]/config/mtu": 9000}
+
+
+class RawSubscription:
+    """A Subscribe RPC through pygnmi's raw stubs, for what pygnmi cannot send (POLL, unknown modes)."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.requests: queue.Queue[Any] = queue.Queue()
+        self.responses = gnmi_pb2_grpc.gNMIStub(channel).Subscribe(
+            self._stream(), metadata=[("username", USER), ("password", PASSWORD)], timeout=30)
+
+    def _stream(self) -> Iterator[Any]:
+        while (item := self.requests.get()) is not None:
+            yield item
+
+    def send(self, request: Any) -> None:
+        self.requests.put(request)
+
+    def until_sync(self) -> tuple[dict[str, str], list[str]]:
+        """(updates, deletes) up to the next sync_response."""
+        vals: dict[str, str] = {}
+        gone: list[str] = []
+        for r in self.responses:
+            if r.sync_response:
+                return vals, gone
+            vals.update({_path(u.path): u.val.json_val.decode() for u in r.update.update})
+            gone += [_path(p) for p in r.update.delete]
+        raise AssertionError("stream ended before sync_response")
+
+    def close(self) -> None:
+        self.requests.put(None)
+
+
+def _path(p: Any) -> str:
+    return "/".join(e.name + "".join(f"[{k}={v}]" for k, v in sorted(e.key.items())) for e in p.elem)
+
+
+def _list(mode: str | int, **kw: Any) -> Any:
+    return gnmi_pb2.SubscriptionList(
+        mode=gnmi_pb2.SubscriptionList.Mode.Value(mode) if isinstance(mode, str) else mode,
+        encoding=gnmi_pb2.Encoding.Value("JSON"),
+        subscription=[gnmi_pb2.Subscription(path=gnmi_pb2.Path(elem=[gnmi_pb2.PathElem(name="interfaces")]))],
+        **kw)
+
+
+def test_poll_updates_only_answers_first_with_sync_then_with_changes(loaded: gNMIclient,
+                                                                     server: MockGnmiServer) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port_of('r1')}") as channel:
+        sub = RawSubscription(channel)
+        try:
+            sub.send(gnmi_pb2.SubscribeRequest(subscribe=_list("POLL", updates_only=True)))
+            assert sub.until_sync() == ({}, [])  # the initial answer is sync_response alone
+            loaded.set(update=[("/interfaces/interface[name=eth1]/config/mtu", 1400)], encoding="json_ietf")
+            loaded.set(delete=["/interfaces/interface[name=eth0]"], encoding="json_ietf")
+            sub.send(gnmi_pb2.SubscribeRequest(poll=gnmi_pb2.Poll()))
+            updates, deletes = sub.until_sync()
+            assert updates == {"interfaces/interface[name=eth1]/config/mtu": "1400"}
+            assert sorted(deletes) == ["interfaces/interface[name=eth0]/config/mtu",
+                                       "interfaces/interface[name=eth0]/name"]
+            sub.send(gnmi_pb2.SubscribeRequest(poll=gnmi_pb2.Poll()))
+            assert sub.until_sync() == ({}, [])  # nothing changed since the last answer
+        finally:
+            sub.close()
+
+
+@pytest.mark.parametrize("request_list", [
+    _list(7),  # no such SubscriptionList mode
+    gnmi_pb2.SubscriptionList(subscription=[gnmi_pb2.Subscription(path=gnmi_pb2.Path(), mode=9)]),
+], ids=["list-mode", "subscription-mode"])
+def test_an_unknown_mode_is_invalid_argument(server: MockGnmiServer, request_list: Any) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{server.port_of('r1')}") as channel:
+        sub = RawSubscription(channel)
+        try:
+            sub.send(gnmi_pb2.SubscribeRequest(subscribe=request_list))
+            with pytest.raises(grpc.RpcError) as exc:
+                next(iter(sub.responses))
+        finally:
+            sub.close()
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not recognized" in exc.value.details()
