@@ -1,18 +1,24 @@
 """The standalone ``nwi`` command line.
 
 Exit codes: 0 success; 1 some objects are not Ready (failed, waiting, blocked);
-2 usage error; 3 invalid input (nothing was applied or changed).
+2 usage error; 3 invalid input (nothing was applied or changed); 4 the state
+cannot be read or written (corrupt, read-only, disk full); 5 another run holds
+the state directory; 128+N stopped by signal N (SIGINT 130, SIGTERM 143) after
+recording what was in flight.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -23,14 +29,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from nwi import clihelp, crdgen, render
 from nwi.graph import DependencyGraph
+from nwi.inventory import CredentialsError
 from nwi.kinds import CONFIG_KINDS, DEVICE_KIND, DEVICE_PLURAL
 from nwi.loader import InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject
 from nwi.session import Options, Session, validate_inputs
+from nwi.statelock import StateBusy, StateLock
 from nwi.status import Outcome, Phase
-from nwi.store import Store, device_manifest
+from nwi.store import StateError, Store, device_manifest
 
-EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INVALID = 0, 1, 2, 3
+EXIT_OK, EXIT_NOT_READY, EXIT_USAGE, EXIT_INVALID, EXIT_STATE, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 app = typer.Typer(
     name="nwi",
@@ -85,6 +93,70 @@ class GraphFormat(StrEnum):
     mermaid = "mermaid"
 
 
+LockTimeout = Annotated[float, typer.Option(
+    "--lock-timeout", envvar="NWI_LOCK_TIMEOUT", min=0,
+    help="Seconds to wait while another run holds the state directory (0: refuse at once; then exit 5).")]
+
+
+@contextlib.contextmanager
+def _state_errors() -> Iterator[None]:
+    """State that cannot be read or written: one line and exit 4 (never a traceback, never exit 1)."""
+    try:
+        yield
+    except StateError as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_STATE) from None
+
+
+@contextlib.contextmanager
+def _writer(state_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the state directory's lock (one writer at a time); exit 5 when another run keeps it."""
+    lock = StateLock(state_dir, timeout, on_wait=lambda msg: err.print(msg, highlight=False, soft_wrap=True))
+    try:
+        lock.acquire()
+    except StateBusy as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_BUSY) from None
+    except OSError as exc:
+        error(f"{state_dir}: cannot lock the state directory ({exc.strerror or exc}); apply and delete need a "
+              "writable --state-dir (`nwi get` and `nwi plan` can still read it)")
+        raise typer.Exit(EXIT_STATE) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _stoppable(session: Session) -> Iterator[list[int]]:
+    """SIGINT/SIGTERM stop the run: nothing more is sent, what is in flight finishes and is recorded.
+
+    Yields the list the signal's number lands in. A second signal acts as usual (it ends the
+    process at once), which is safe: every transaction was recorded before it was sent.
+    """
+    caught: list[int] = []
+    previous: dict[signal.Signals, Any] = {}
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+        session.stop.set()
+        err.print(f"{signal.Signals(signum).name}: stopping after the transactions in flight "
+                  "(again to stop at once)", highlight=False)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, stop)
+    except ValueError:  # not the main thread (embedded use): no handlers, runs as before
+        previous.clear()
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 ListOutput = Annotated[ListFormat, typer.Option("--output", "-o", help="Output format.")]
 PlanOutput = Annotated[PlanFormat, typer.Option("--output", "-o", help="Output format.")]
 
@@ -128,7 +200,12 @@ def _validated(files: list[Path], opts: Options, cache: bool = False) -> InputSe
 
 
 def _load(files: list[Path], opts: Options, read_only: bool = False) -> Session:
-    return Session(opts, _validated(files, opts, cache=not read_only), read_only)
+    inputs = _validated(files, opts, cache=not read_only)
+    try:
+        return Session(opts, inputs, read_only)
+    except CredentialsError as exc:  # a --credentials file that cannot be used: input, not a device fault
+        error(str(exc))
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
@@ -174,12 +251,13 @@ def plan(
     with the devices each spans; change nothing."""
     opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, yang=yang_path)
     opts.atomic = atomic
-    session = _load(files, opts, read_only=True)
-    try:
-        graph, waves, unreachable = session.plan()
-        groups = session.plan_groups()
-    finally:
-        session.close()
+    with _state_errors():
+        session = _load(files, opts, read_only=True)
+        try:
+            graph, waves, unreachable = session.plan()
+            groups = session.plan_groups()
+        finally:
+            session.close()
     render_plan = render.plan_json if output == "json" else render.plan_text
     print(render_plan(graph, waves, unreachable, groups))
 
@@ -200,27 +278,30 @@ def apply(
         "--confirm-timeout", min=1,
         help="Network-wide transactions: seconds a prepared device waits for the confirm before it reverts.")] = 60,
     yang_path: YangPath = None,
+    lock_timeout: LockTimeout = 60.0,
 ) -> None:
     """Apply resources to their devices in dependency order."""
     opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, workers,
                     yang=yang_path)
     opts.atomic, opts.confirm_timeout = atomic, confirm_timeout
-    session = _load(files, opts)
-    progress, task = _progress(len(session.inputs.configs), "applying")
+    with _writer(state_dir, lock_timeout), _state_errors():
+        session = _load(files, opts)
+        progress, task = _progress(len(session.inputs.configs), "applying")
 
-    def on_outcome(obj: ConfigObject, outcome: Outcome) -> None:
-        if progress is not None:
-            progress.advance(task)  # type: ignore[arg-type]
+        def on_outcome(obj: ConfigObject, outcome: Outcome) -> None:
+            if progress is not None:
+                progress.advance(task)  # type: ignore[arg-type]
 
-    try:
-        if progress is not None:
-            with progress:
-                report = session.apply(on_outcome)
-        else:
-            report = session.apply(on_outcome)
-        results = [session.store.get(k) for k in report.order]
-    finally:
-        session.close()
+        try:
+            with _stoppable(session) as caught:
+                if progress is not None:
+                    with progress:
+                        report = session.apply(on_outcome)
+                else:
+                    report = session.apply(on_outcome)
+            results = [session.store.get(k) for k in report.order]
+        finally:
+            session.close()
     for rec in report.recovered:
         err.print("recovered: " + rec.describe(), highlight=False, soft_wrap=True)
     shown = [s for s in results if s is not None]
@@ -232,6 +313,8 @@ def apply(
         print(render.table(render.object_rows(shown, wide=output == "wide", show_kind=True)))
         counts = ", ".join(f"{report.count(p)} {p}" for p in Phase if report.count(p))
         print(f"{len(report.outcomes)} object(s): {counts}; {report.transactions} transaction(s) sent")
+    if caught:
+        raise typer.Exit(128 + caught[0])
     raise typer.Exit(EXIT_OK if report.ok else EXIT_NOT_READY)
 
 
@@ -242,19 +325,24 @@ def delete(
     namespace: Namespace = "default",
     inventory_namespace: InventoryNs = "nwi-system",
     credentials: Credentials = None,
+    lock_timeout: LockTimeout = 60.0,
 ) -> None:
     """Remove resources' config from their devices, dependents first (reverse graph order)."""
-    session = _load(files, _options(state_dir, namespace, inventory_namespace, False, credentials))
-    try:
-        report, unknown = session.delete()
-    finally:
-        session.close()
+    with _writer(state_dir, lock_timeout), _state_errors():
+        session = _load(files, _options(state_dir, namespace, inventory_namespace, False, credentials))
+        try:
+            with _stoppable(session) as caught:
+                report, unknown = session.delete()
+        finally:
+            session.close()
     for name in unknown:
         err.print(f"not found (never applied): {name}", highlight=False)
     for key in report.order:
         o = report.outcomes[key]
         verb = "deleted" if o.phase == Phase.DELETING else str(o.phase).lower()
         print(f"{key}: {verb}" + ("" if o.phase == Phase.DELETING else f" ({o.reason}: {o.message})"))
+    if caught:
+        raise typer.Exit(128 + caught[0])
     raise typer.Exit(EXIT_OK if all(o.phase == Phase.DELETING for o in report.outcomes.values()) else EXIT_NOT_READY)
 
 
@@ -295,18 +383,19 @@ def get(
       nwi get devices
     """
     kinds = _kind_filter(kind)
-    store = Store(state_dir, read_only=True)
-    try:
-        if kinds == {DEVICE_KIND}:
-            devices = sorted((d for d in store.devices() if namespace is None or d.key.namespace == namespace),
-                             key=lambda d: d.key)
-            objs = []
-        else:
-            objs = [s for s in store.objects()
-                    if (kinds is None or s.key.kind in kinds)
-                    and (namespace is None or s.key.namespace == namespace)]
-    finally:
-        store.close()
+    with _state_errors():
+        store = Store(state_dir, read_only=True)
+        try:
+            if kinds == {DEVICE_KIND}:
+                devices = sorted((d for d in store.devices() if namespace is None or d.key.namespace == namespace),
+                                 key=lambda d: d.key)
+                objs = []
+            else:
+                objs = [s for s in store.objects()
+                        if (kinds is None or s.key.kind in kinds)
+                        and (namespace is None or s.key.namespace == namespace)]
+        finally:
+            store.close()
     if kinds == {DEVICE_KIND}:
         devices = [d for d in devices if name is None or d.key.name == name]
         _not_found(kind, name, devices)
@@ -355,11 +444,12 @@ def graph(
         error(f"{e}")
     if inputs.errors:
         raise typer.Exit(EXIT_INVALID)
-    store = Store(state_dir, read_only=True)
-    try:
-        phases = {s.key: str(s.status.phase) for s in store.objects()}
-    finally:
-        store.close()
+    with _state_errors():
+        store = Store(state_dir, read_only=True)
+        try:
+            phases = {s.key: str(s.status.phase) for s in store.objects()}
+        finally:
+            store.close()
     g = DependencyGraph.build(inputs.configs)
     for key in g.cycles:
         phases[key] = str(Phase.FAILED)

@@ -51,12 +51,37 @@ _REASON_OF_ERROR = {
 }
 
 
+#: what the state says while a transaction is on its way: the device may or may not hold it yet
+_APPLY_INTENT = Outcome(Phase.APPLYING, Reason.UNKNOWN,
+                        "sent to the device, outcome not recorded yet (if no nwi run is in progress, the run "
+                        "was interrupted: the next apply reads the device and settles it)")
+_REMOVE_INTENT = Outcome(Phase.DELETING, Reason.UNKNOWN,
+                         "removal sent to the device, outcome not recorded yet (if no nwi run is in progress, "
+                         "the run was interrupted: run the delete again)")
+
+
 class StatusSink(Protocol):
     """Where statuses go: the SQLite store (CLI) or the Kubernetes API (operator)."""
 
     def previous(self, key: ObjectKey) -> ObjectStatus | None: ...
 
     def record(self, obj: ConfigObject, status: ObjectStatus) -> None: ...
+
+
+class IntentLog(Protocol):
+    """Write-ahead record of what is about to be sent (the CLI's SQLite state).
+
+    Before a transaction goes to a device, the engine records each of its
+    objects as Applying (or Deleting) with reason ``Unknown`` in the sink and
+    calls :meth:`durable`: only when that returns is the transaction sent. A
+    process killed at any moment thus leaves a state that names everything
+    that may be on a device; outcomes are recorded as they settle and made
+    durable with the next intent (or by the log's own batching).
+    """
+
+    def durable(self) -> None:
+        """Return once everything recorded so far survives the process; raise if it cannot."""
+        ...
 
 
 class DriverPool:
@@ -164,6 +189,8 @@ class RunReport:
     transactions: int = 0  # transactions sent to devices (writes; a group's prepares count one per device and wave)
     #: what interrupted network-wide transactions of an earlier run had left on their devices
     recovered: list[Recovered] = field(default_factory=list)
+    #: why the run stopped early (a signal, a state that could not record); None when it ran to its end
+    stopped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,15 +213,24 @@ class Engine:
         progress: bool = True,
         journal: TransactionJournal | None = None,
         confirm_timeout: int = 60,
+        intents: IntentLog | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         """``progress``: also record Waiting and Applying on the way (the operator shows them in
         ``kubectl get``); a sink read only after the run (the CLI's store) needs just the outcomes.
         ``journal``: where network-wide transactions are recorded while they run (None: not recorded,
         so a run that dies leaves the devices to revert and nothing to report afterwards);
-        ``confirm_timeout``: seconds a prepared device waits for the confirm before it reverts."""
+        ``confirm_timeout``: seconds a prepared device waits for the confirm before it reverts.
+        ``intents``: record each transaction's objects durably before sending it (see :class:`IntentLog`).
+        ``stop``: once set, nothing more is sent; transactions in flight finish and are recorded, and
+        what was never dispatched keeps its earlier status (the report marks it ``Interrupted``)."""
         self.pool = pool
         self.journal = journal
         self.confirm_timeout = confirm_timeout
+        self.intents = intents
+        self.stop = stop or threading.Event()
+        self._stopped: str | None = None
+        self._device_of: Mapping[ObjectKey, str] = {}
         self.sink = sink
         self.max_workers = max_workers
         self.on_outcome = on_outcome
@@ -313,6 +349,8 @@ class Engine:
         members_of = group_members or {}
         devices_of_group = {g: {device_of[m.key] for m in ms} for g, ms in members_of.items()}
         ready_groups: list[GroupNode] = []
+        self._device_of = device_of
+        self._stopped = None
         pending: dict[str, list[ConfigObject]] = defaultdict(list)
         busy: set[str] = set()
         futures: dict[Future[dict[ObjectKey, Outcome]], tuple[set[str], list[ConfigObject], GroupNode | None]] = {}
@@ -323,6 +361,8 @@ class Engine:
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="nwi-device") as executor:
 
             def pump() -> None:
+                if self.stop.is_set() or self._stopped:
+                    return  # in flight finishes; nothing new goes out
                 for node in ts.get_ready():
                     if isinstance(node, GroupNode):
                         ready_groups.append(node)
@@ -363,6 +403,16 @@ class Engine:
                         ts.done(group)
                 pump()
         report.transactions = self._transactions
+        if self.stop.is_set() and not self._stopped:
+            self._stopped = "interrupted"
+        report.stopped = self._stopped
+        if self._stopped:
+            for key in by_key:
+                if key not in report.outcomes:  # never sent: its recorded status still tells the truth
+                    report.outcomes[key] = Outcome(Phase.PENDING, Reason.INTERRUPTED,
+                                                   f"not attempted: the run stopped ({self._stopped})")
+                    report.order.append(key)
+            return
         # whatever was never dispatched sits behind something that did not succeed (in removal,
         # the edges point to dependents: "behind" means a dependent that stayed)
         unsettled = {k: None for k in by_key if k not in report.outcomes}  # ordered, fast membership
@@ -396,6 +446,21 @@ class Engine:
         prev = self.sink.previous(obj.key)
         if not (prev and prev.phase in (Phase.READY, Phase.DRIFTED) and prev.applied_hash == obj.desired_hash):
             self._record(obj, device_of, outcome)
+
+    def _intend(self, objects: Sequence[ConfigObject], intent: Outcome) -> dict[ObjectKey, Outcome] | None:
+        """Record ``objects`` as about to be written and wait until that is durable; None to go ahead,
+        else their outcomes (not sent: an intent that cannot be recorded stops the whole run)."""
+        if self.intents is None:
+            return None
+        for obj in objects:
+            self._record(obj, self._device_of, intent)
+        try:
+            self.intents.durable()
+        except Exception as exc:  # the intent log's own error (a full disk, say): nothing may be sent now
+            self._stopped = f"state not recorded: {exc}"
+            return {o.key: Outcome(Phase.FAILED, Reason.STATE_NOT_RECORDED,
+                                   f"not sent: its intent could not be recorded ({exc})") for o in objects}
+        return None
 
     def _count_transaction(self) -> None:
         with self._txn_lock:
@@ -444,6 +509,9 @@ class Engine:
             txn, to_write, outcomes = self._plan_device(device, driver, objects)
             return txn, [o for o, _ in to_write], outcomes
 
+        refused = self._intend(members, _APPLY_INTENT)  # all of them may land: each is recorded first
+        if refused is not None:
+            return refused
         coordinator = Coordinator(self.pool.get, plan, self.journal, self.confirm_timeout, self.max_workers,
                                   self._reads.wrote, self._reads.invalidate, self._count_transaction)
         return coordinator.run(group, members, device_of, note)
@@ -455,6 +523,9 @@ class Engine:
         if not items:
             return {}
         txn = Transaction(device, [p.change for _, p in items if p.change is not None])
+        refused = self._intend([o for o, _ in items], _APPLY_INTENT)
+        if refused is not None:
+            return refused
         try:
             self._count_transaction()
             driver.apply(txn)
@@ -487,6 +558,9 @@ class Engine:
             batch = plan_batch(objects, device, current.get, removal=True)
             txn = batch.transaction
             if txn:
+                refused = self._intend(objects, _REMOVE_INTENT)
+                if refused is not None:
+                    return refused
                 self._count_transaction()
                 driver.apply(txn)
         except DriverError as exc:

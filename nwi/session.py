@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject, Sourc
 from nwi.parsecache import ParseCache
 from nwi.planner import DeviceBatch, simulate_waves
 from nwi.status import Outcome, Phase
-from nwi.store import Store
+from nwi.store import StateError, Store
 from nwi.transaction import groups
 
 
@@ -130,6 +131,13 @@ def _check_schema(inputs: InputSet, opts: Options) -> list[InputError]:
     return inputs.schema.errors
 
 
+def _checked(report: RunReport) -> RunReport:
+    """``report``, unless the run stopped because its state could not be recorded (raised as such)."""
+    if report.stopped and report.stopped.startswith("state not recorded: "):
+        raise StateError(report.stopped.removeprefix("state not recorded: "))
+    return report
+
+
 def _check_properties(configs: Sequence[ConfigObject]) -> list[InputError]:
     """Kind-specific property checks that must pass before anything is applied."""
     errors: list[InputError] = []
@@ -157,6 +165,8 @@ class Session:
     inventory: Inventory = field(init=False)
 
     read_only: bool = False  # plan: look, never create state
+    #: set (by a signal handler) to stop sending: what is in flight finishes and is recorded
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.store = Store(self.opts.state_dir, self.read_only)
@@ -193,11 +203,13 @@ class Session:
         with gc_paused():  # a run's statuses, trees and requests are freed by reference counting
             try:
                 engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False,
-                                journal=self.journal(), confirm_timeout=self.opts.confirm_timeout)
-                return engine.apply(objects, self.device_map(objects), external, atomic=self.opts.atomic)
+                                journal=self.journal(), confirm_timeout=self.opts.confirm_timeout,
+                                intents=self.store, stop=self.stop)
+                report = engine.apply(objects, self.device_map(objects), external, atomic=self.opts.atomic)
             finally:
                 pool.close()
                 self.store.flush()
+        return _checked(report)
 
     def delete(self, on_outcome: Callable[[ConfigObject, Outcome], None] | None = None) -> tuple[RunReport, list[str]]:
         """Remove the input objects (as last applied) from their devices, dependents first."""
@@ -213,17 +225,21 @@ class Session:
         for stored in self.store.objects():
             for dep in stored.obj.depends_on:
                 dependents[dep].append(stored.obj.key)
+        def settled(obj: ConfigObject, outcome: Outcome) -> None:
+            if outcome.phase == Phase.DELETING:
+                self.store.forget(obj.key)  # config is off the device: release the object (at once)
+            if on_outcome is not None:
+                on_outcome(obj, outcome)
+
         pool = self.pool()
         try:
-            engine = Engine(pool, self.store, self.opts.workers, on_outcome, progress=False)
+            engine = Engine(pool, self.store, self.opts.workers, settled, progress=False,
+                            intents=self.store, stop=self.stop)
             report = engine.remove(targets, self.device_map(targets), dependents)
         finally:
             pool.close()
-        for key, outcome in report.outcomes.items():
-            if outcome.phase == Phase.DELETING:
-                self.store.forget(key)  # config is off the device: release the object
-        self.store.flush()
-        return report, unknown
+            self.store.flush()
+        return _checked(report), unknown
 
     def plan(self) -> tuple[DependencyGraph, list[list[DeviceBatch]], dict[str, str]]:
         """A dry run: order, per-device transactions and diffs; reads devices, writes nothing."""

@@ -52,6 +52,9 @@ class Reason(enum.StrEnum):
     TRANSACTION_CYCLE = "TransactionCycle"  # an object outside the group both needs and is needed by it
     CONFIRMED_COMMIT_UNSUPPORTED = "ConfirmedCommitUnsupported"
     TRANSACTION_IN_DOUBT = "TransactionInDoubt"  # confirm failed after the decision: the device may revert
+    UNKNOWN = "Unknown"  # written ahead of a transaction: the device may or may not hold it
+    INTERRUPTED = "Interrupted"
+    STATE_NOT_RECORDED = "StateNotRecorded"
 
 
 _stamp: tuple[int, str] = (0, "")

@@ -2,18 +2,32 @@
 
 Only desired state and status are kept; secrets never are (``Device``
 documents hold references to Secrets, and Secrets are not stored).
+
+The store is also the engine's write-ahead journal (:class:`nwi.engine.Journal`):
+:meth:`Store.durable` commits every status recorded so far before a
+transaction is sent, so after a crash the state names everything that may be
+on a device. SQLite runs in WAL mode with ``synchronous=FULL`` (a commit is
+on disk when it returns, power loss included); concurrent callers share one
+commit (group commit: whoever takes the commit lock writes every pending
+row), and outcomes between intents are committed at most every
+:data:`FLUSH_INTERVAL_S`. Every SQLite or decoding failure becomes a
+:class:`StateError` naming the file and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nwi import jsontext
-from nwi.loader import build_object
+from nwi.loader import InvalidInput, build_object
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
 from nwi.status import ObjectStatus, now
 
@@ -34,6 +48,35 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
 """
+
+#: outcomes recorded since the last commit are committed once this much time has passed
+FLUSH_INTERVAL_S = 0.5
+
+
+class StateError(Exception):
+    """The state cannot be read or written (corrupt, read-only, full); the message says what to do."""
+
+
+_RECOVER = ("restore a backup of it, or use another --state-dir (devices keep their config: "
+            "the next apply there finds it in sync)")
+
+
+def state_error(db_file: Path, exc: BaseException, writing: bool = True) -> StateError:
+    """A one-line :class:`StateError` for a failure of SQLite (or of the file system under it)."""
+    text = str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text:
+        return StateError(f"{db_file}: the disk is full: statuses from here on could not be recorded "
+                          "(every earlier one was); free space, then apply again to settle the rest")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN) or "readonly" in text \
+            or isinstance(exc, PermissionError):
+        return StateError(f"{db_file}: cannot write the state ({text}); `nwi get` and `nwi plan` can still "
+                          "read it; apply and delete need a writable --state-dir")
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or isinstance(exc, (ValueError, KeyError,
+                                                                                    TypeError)):
+        return StateError(f"{db_file}: the state is corrupt ({text}); {_RECOVER}")
+    verb = "write" if writing else "read"
+    return StateError(f"{db_file}: cannot {verb} the state ({text}); {_RECOVER}")
 
 
 def device_manifest(d: DeviceObject) -> dict[str, Any]:
@@ -64,10 +107,15 @@ class StoredObject:
     @property
     def obj(self) -> ConfigObject:
         if self._obj is None:
-            doc = jsontext.loads(self._manifest)
-            doc.setdefault("metadata", {})["generation"] = self.generation
-            obj = build_object(doc, Source("<state>"))
-            assert isinstance(obj, ConfigObject)
+            try:
+                doc = jsontext.loads(self._manifest)
+                doc.setdefault("metadata", {})["generation"] = self.generation
+                obj = build_object(doc, Source("<state>"))
+            except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
+                raise StateError(f"state.db: object {self.key}: stored manifest is corrupt "
+                                 f"({str(exc).splitlines()[0]}); {_RECOVER}") from None
+            if not isinstance(obj, ConfigObject):
+                raise StateError(f"state.db: object {self.key}: stored manifest is not a config object; {_RECOVER}")
             self._obj = obj
         return self._obj
 
@@ -79,26 +127,52 @@ class Store:
         """``read_only``: for commands that only look (get, plan, graph): where no state exists yet,
         an empty one in memory, so that looking creates nothing on disk."""
         self.state_dir = state_dir
-        db_file = state_dir / "state.db"
-        if read_only and not db_file.exists():
-            target = ":memory:"
-        else:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            target = str(db_file)
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        self.db_file = state_dir / "state.db"
+        self.read_only = read_only
         self._lock = threading.Lock()
+        self._commit_lock = threading.Lock()  # one SQLite transaction at a time (group commit)
         self._cache: dict[ObjectKey, StoredObject] = {}
         self._dirty: set[ObjectKey] = set()
-        self._load()
+        self._last_flush = time.monotonic()
+        try:
+            self._db = self._connect()
+            self._load()
+        except sqlite3.Error as exc:
+            raise state_error(self.db_file, exc, writing=not read_only) from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a row sqlite read but nwi cannot
+            raise StateError(f"{self.db_file}: the state is corrupt (a bad row: {exc}); {_RECOVER}") from None
         self._seq = max((s.seq or 0 for s in self._cache.values()), default=0)
+
+    def _connect(self) -> sqlite3.Connection:
+        db_file = self.db_file
+        if self.read_only:
+            if not db_file.exists():
+                db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                db.executescript(SCHEMA)
+                return db
+            return _open_read_only(db_file)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise state_error(db_file, exc) from None
+        db = sqlite3.connect(str(db_file), check_same_thread=False, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _load(self) -> None:
         rows = self._db.execute(
             "SELECT kind, namespace, name, manifest, desired_hash, generation, status, created, seq FROM objects")
         for kind, namespace, name, manifest, desired_hash, generation, status, created, seq in rows:
             key = ObjectKey(kind, namespace, name)
+            if not all(isinstance(v, str) for v in (kind, namespace, name, manifest, desired_hash)) \
+                    or not isinstance(generation, int):
+                raise ValueError(f"object {key}")
             self._cache[key] = StoredObject(key, ObjectStatus.from_dict(jsontext.loads(status or "null")), created, seq,
                                             generation, desired_hash, manifest=manifest)
 
@@ -135,47 +209,115 @@ class Store:
             self._cache[obj.key] = StoredObject(obj.key, status, stored.created if stored else now(), seq,
                                                 obj.generation or 1, obj.desired_hash, obj=obj)
             self._dirty.add(obj.key)
+        self.flush_due()
 
     def forget(self, key: ObjectKey) -> None:
         with self._lock:
             self._cache.pop(key, None)
             self._dirty.add(key)
+        self.flush_due()
 
     def flush(self) -> None:
-        """Write every change since the last flush in one SQLite transaction."""
-        with self._lock:
-            dirty, self._dirty = self._dirty, set()
-            rows = [(k, self._cache.get(k)) for k in dirty]
-        gone = [(str(key),) for key, stored in rows if stored is None]
-        written = [
-            (str(key), key.kind, key.namespace, key.name, stored.obj.manifest_json(), stored.desired_hash,
-             stored.generation, jsontext.dumps(stored.status.to_stored()), stored.created, stored.seq)
-            for key, stored in rows if stored is not None
-        ]
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM objects WHERE key = ?", gone)
-            self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)", written)
+        """Write every change since the last flush in one SQLite transaction (on disk when it returns).
+
+        Raise :class:`StateError` if it cannot be written; the changes stay pending then, so a later
+        flush (space freed) still writes them.
+        """
+        with self._commit_lock:
+            with self._lock:
+                dirty, self._dirty = self._dirty, set()
+                rows = [(k, self._cache.get(k)) for k in dirty]
+                self._last_flush = time.monotonic()
+            if not rows:
+                return
+            gone = [(str(key),) for key, stored in rows if stored is None]
+            written = [
+                (str(key), key.kind, key.namespace, key.name, stored.obj.manifest_json(), stored.desired_hash,
+                 stored.generation, jsontext.dumps(stored.status.to_stored()), stored.created, stored.seq)
+                for key, stored in rows if stored is not None
+            ]
+            try:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    self._db.executemany("DELETE FROM objects WHERE key = ?", gone)
+                    self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)", written)
+            except sqlite3.Error as exc:
+                with self._lock:
+                    self._dirty.update(dirty)
+                raise state_error(self.db_file, exc) from None
+
+    # Journal
+    def durable(self) -> None:
+        """Everything recorded so far is on disk when this returns (one commit for concurrent callers)."""
+        self.flush()
+
+    def flush_due(self) -> None:
+        """Commit what settled since the last commit if that was a while ago (outcomes as they settle).
+
+        A failure is not raised here (the caller is recording an outcome): the rows stay pending,
+        and the next :meth:`durable` (before anything more is sent) or :meth:`flush` raises it.
+        """
+        if self._dirty and time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+            with contextlib.suppress(StateError):
+                self.flush()
 
     # ---- devices -------------------------------------------------------------------
     def devices(self) -> list[DeviceObject]:
         out = []
-        for (manifest,) in self._db.execute("SELECT manifest FROM devices"):
-            dev = build_object(jsontext.loads(manifest), Source("<state>"))
-            assert isinstance(dev, DeviceObject)
-            out.append(dev)
+        try:
+            for key, manifest in self._db.execute("SELECT key, manifest FROM devices"):
+                try:
+                    dev = build_object(jsontext.loads(manifest), Source("<state>"))
+                except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
+                    raise StateError(f"{self.db_file}: device {key}: stored manifest is corrupt "
+                                     f"({str(exc).splitlines()[0]}); {_RECOVER}") from None
+                if not isinstance(dev, DeviceObject):
+                    raise StateError(f"{self.db_file}: device {key}: stored manifest is not a Device; {_RECOVER}")
+                out.append(dev)
+        except sqlite3.Error as exc:
+            raise state_error(self.db_file, exc, writing=False) from None
         return out
 
     def put_devices(self, devices: list[DeviceObject]) -> None:
-        with self._db:
-            self._db.execute("BEGIN")
-            for d in devices:
-                self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)",
-                                 (str(d.key), jsontext.dumps(device_manifest(d))))
+        try:
+            with self._commit_lock, self._db:
+                self._db.execute("BEGIN")
+                for d in devices:
+                    self._db.execute("INSERT OR REPLACE INTO devices VALUES (?, ?)",
+                                     (str(d.key), jsontext.dumps(device_manifest(d))))
+        except sqlite3.Error as exc:
+            raise state_error(self.db_file, exc) from None
 
     def close(self) -> None:
-        self.flush()
-        self._db.close()
+        try:
+            if not self.read_only:
+                self.flush()
+        finally:
+            self._db.close()
 
     def __iter__(self) -> Iterator[StoredObject]:
         return iter(self.objects())
+
+
+def _open_read_only(db_file: Path) -> sqlite3.Connection:
+    """The state file opened for reading only, even on a read-only file system.
+
+    A WAL database is read through its ``-shm`` index, which a reader must be
+    able to create; where it cannot (a read-only directory or mount), the
+    file is opened ``immutable``: read as it is on disk, which is the whole
+    state when no writer runs (a writer's close checkpoints its WAL).
+    """
+    uri = db_file.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM objects").fetchone()
+        return db
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if "no such table" in str(exc):
+            raise
+        if os.access(db_file.parent, os.W_OK) and "readonly" not in str(exc) and "unable to open" not in str(exc):
+            raise
+    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
+    db.execute("SELECT count(*) FROM objects").fetchone()
+    return db
