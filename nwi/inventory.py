@@ -13,15 +13,18 @@ in :class:`~nwi.drivers.base.ConnectionParams`, whose repr hides them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from nwi.drivers.base import ConnectionParams, Driver, DriverError
 from nwi.model import ConfigObject, DeviceObject, DeviceSpec, ObjectKey, SecretObject
+
+if TYPE_CHECKING:
+    from nwi.schema import ModelSet
 
 DEFAULT_INVENTORY_NAMESPACE = "nwi-system"
 
@@ -61,6 +64,7 @@ class Inventory:
         strict: bool = False,
         credentials_file: Path | None = None,
         environ: Mapping[str, str] | None = None,
+        yang_paths: Sequence[Path] = (),
     ) -> None:
         self.devices = {d.key: d for d in devices}
         self.secrets = {s.key: s for s in secrets}
@@ -69,6 +73,10 @@ class Inventory:
         self._file_credentials = _read_credentials_file(credentials_file) if credentials_file else {}
         self._environ = dict(os.environ if environ is None else environ)
         self.resolved: dict[str, ResolvedDevice] = {}
+        #: --yang-path: every device without models of its own runs its objects' kind's models
+        self.yang_paths = tuple(yang_paths)
+        #: the kinds of the objects resolved to each device (which kind's models it runs)
+        self.kinds: dict[str, set[str]] = {}
 
     def resolve(self, obj: ConfigObject) -> ResolvedDevice:
         switch = obj.spec.switch_id
@@ -85,7 +93,41 @@ class Inventory:
             backend = "linux" if obj.key.kind == "LinuxConfig" else "tree"
             rd = ResolvedDevice(f"virtual:{backend}:{switch}", switch, None, backend)
         self.resolved[rd.id] = rd
+        kinds = self.kinds.get(rd.id)
+        if kinds is None:
+            self.kinds[rd.id] = {obj.key.kind}
+        elif obj.key.kind not in kinds:
+            kinds.add(obj.key.kind)
         return rd
+
+    # ---- models --------------------------------------------------------------------
+    def models(self, device_id: str) -> ModelSet | None:
+        """The YANG models a resolved device runs: its ``spec.models``, else (with ``yang_paths``) the
+        models of its objects' kind; None: no models, values are sent and compared as written.
+
+        A device serving objects of several kinds with models runs the first kind's (by name) unless
+        its ``spec.models`` names them all. Raises DriverError when the models do not load.
+        """
+        rd = self.resolved[device_id]
+        spec = rd.spec.models
+        if spec is None and not self.yang_paths:
+            return None
+        from nwi.schema import ModelSetError, load_model_set, models_for_kind
+
+        try:
+            if spec is not None:
+                modules = spec.modules
+                if modules is None:
+                    modules = [m for k in sorted(self.kinds.get(device_id, ())) if (km := models_for_kind(k))
+                               for m in km.modules] or None
+                return load_model_set(spec.yang_path, modules)
+            for kind in sorted(self.kinds.get(device_id, ())):
+                km = models_for_kind(kind)
+                if km is not None:
+                    return km.load(self.yang_paths)
+        except ModelSetError as exc:
+            raise DriverError(rd.name, f"YANG models: {exc}") from exc
+        return None
 
     # ---- credentials -----------------------------------------------------------------
     def _secret(self, namespace: str, name: str) -> dict[str, str]:
@@ -141,15 +183,15 @@ class Inventory:
                 from nwi.drivers.linux import LinuxDatastore
 
                 return VirtualDriver(rd.name, LinuxDatastore.for_device(rd.name))
-            return VirtualDriver(rd.name, DeviceStore(rd.name, state_dir))
+            return VirtualDriver(rd.name, DeviceStore(rd.name, state_dir), self.models(device_id))
         params = self.connection_params(rd)
         if spec.driver == "gnmi":
             from nwi.drivers.gnmi import GnmiDriver
 
-            return GnmiDriver(rd.name, params)
+            return GnmiDriver(rd.name, params, self.models(device_id))
         from nwi.drivers.netconf import NetconfDriver
 
-        return NetconfDriver(rd.name, params)
+        return NetconfDriver(rd.name, params, models=self.models(device_id))
 
 
 def _pem(data: Mapping[str, str], field: str) -> bytes:

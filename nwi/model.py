@@ -103,6 +103,18 @@ class Timeouts(_Spec):
     operation: float = Field(30.0, gt=0, description="Seconds to wait for one RPC.")
 
 
+class ModelsSpec(_Spec):
+    """The YANG models a device runs: nwi encodes, types and checks what it sends to it by them."""
+
+    yang_path: list[str] = Field(
+        alias="yangPath", min_length=1,
+        description="Directories holding the device's YANG modules (searched recursively). The operator "
+                    "reads them from its own file system: mount a ConfigMap or volume there.")
+    modules: list[str] | None = Field(
+        None, description="Modules to load (names or globs such as srl_nokia-*); default: the modules of "
+                          "the kind of the device's objects (SROSConfig: nokia-conf, ...).")
+
+
 class DeviceSpec(_Spec):
     """Where and how to reach a device."""
 
@@ -120,6 +132,8 @@ class DeviceSpec(_Spec):
     host_key_verify: bool = Field(True, alias="hostKeyVerify", description="NETCONF: verify the SSH host key.")
     encoding: str | None = Field(None, description="gNMI encoding (json_ietf, json); default per kind.")
     timeouts: Timeouts = Field(default_factory=lambda: Timeouts.model_validate({}))
+    models: ModelsSpec | None = Field(
+        None, description="The device's YANG models (default: the --yang-path models of its objects' kind).")
 
     def default_port(self) -> int:
         return self.port or {"gnmi": 57400, "netconf": 830, "virtual": 0}[self.driver]

@@ -174,7 +174,7 @@ class Session:
         devices.update({d.key: d for d in self.inputs.devices})
         self.inventory = Inventory(
             devices.values(), self.inputs.secrets, self.opts.inventory_namespace, self.opts.strict,
-            self.opts.credentials_file)
+            self.opts.credentials_file, yang_paths=self.opts.yang_paths)
 
     def close(self) -> None:
         self.store.close()

@@ -7,6 +7,7 @@ A test that needs the vendor models skips, saying why, where that folder is abse
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,26 @@ VENDORS = {
     "srlinux": ((SRLINUX,), ("srl_nokia-interfaces",)),
     "openconfig": ((OPENCONFIG / "release" / "models", OPENCONFIG / "third_party"),
                    ("openconfig-interfaces", "openconfig-if-ip", "iana-if-type")),
+}
+
+
+#: per vendor: a path, a valid value, and (bad value, the node the refusal names, words it says)
+CASES: dict[str, tuple[str, dict[str, Any], list[tuple[dict[str, Any], str, str]]]] = {
+    "sros": ("/configure/service/vpls[service-name=vpls-01]",
+             {"admin-state": "enable", "service-id": 4321, "customer": "1234"},
+             [({"admin-stat": "enable"}, "admin-stat", "did you mean admin-state?"),
+              ({"service-id": 0}, "service-id", "range"),
+              ({"admin-state": "enabled"}, "admin-state", "enumeration")]),
+    "srlinux": ("/interface[name=ethernet-1/1]",
+                {"admin-state": "enable", "mtu": 9000, "description": "uplink"},
+                [({"admin-stat": "enable"}, "admin-stat", "did you mean admin-state?"),
+                 ({"mtu": 100}, "mtu", "range"),
+                 ({"admin-state": "up"}, "admin-state", "enumeration")]),
+    "openconfig": ("/interfaces/interface[name=eth0]/config",
+                   {"name": "eth0", "type": "ethernetCsmacd", "mtu": 1500},
+                   [({"mtuu": 1500}, "mtuu", "did you mean mtu?"),
+                    ({"mtu": 99999}, "mtu", "uint16"),
+                    ({"loopback-mode": "SIDEWAYS"}, "loopback-mode", "enumeration")]),
 }
 
 

@@ -65,11 +65,18 @@ def operator(
     priority: Annotated[
         int | None, typer.Option(help="Peering priority (default: random, so one replica leads, the rest wait).")
     ] = None,
+    yang_path: Annotated[
+        list[Path] | None, typer.Option(
+            file_okay=False, help="YANG search directory (repeatable; else NWI_YANG_PATH, colon-separated): "
+                                  "objects are checked against their kind's models before anything is sent, and "
+                                  "values are encoded and compared by them.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
     debug: Annotated[bool, typer.Option(help="Log everything, kopf's internals included.")] = False,
 ) -> None:
     """Run the Kubernetes operator: reconcile config objects and Devices from the cluster."""
     from nwi.operator.runner import run
+    from nwi.schema import yang_paths
 
     cfg = OperatorConfig(
         kubeconfig=kubeconfig,
@@ -83,6 +90,7 @@ def operator(
         retry_max=retry_max,
         batch_window=batch_window,
         workers=workers,
+        yang_paths=tuple(yang_paths(yang_path)),
         metrics_port=metrics_port,
         health_port=health_port,
         listen_address=listen_address,

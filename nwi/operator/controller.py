@@ -55,6 +55,7 @@ class OperatorConfig:
     metrics_port: int = 8000  # 0: off
     health_port: int = 8080  # 0: off
     listen_address: str = LOOPBACK  # of /metrics and /healthz; the Deployment sets 0.0.0.0
+    yang_paths: tuple[Path, ...] = ()  # --yang-path: objects are checked against their kind's models first
 
     def liveness_endpoint(self) -> str | None:
         """kopf's /healthz URL (kopf listens where it points), or None when off."""
@@ -114,7 +115,7 @@ class Controller:
         self.index = ObjectIndex()
         self.devices = DeviceIndex()
         self.reconciler = Reconciler(self.index, self.devices, api, metrics, Settings(
-            cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers))
+            cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers, cfg.yang_paths))
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:

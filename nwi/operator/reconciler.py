@@ -42,6 +42,21 @@ _EngineCall = Callable[[Engine, dict[ObjectKey, str]], RunReport]
 DEVICE_REASONS = {Reason.DEVICE_UNREACHABLE, Reason.AUTHENTICATION_FAILED, Reason.DEVICE_ERROR}
 
 
+def schema_failures(objects: list[ConfigObject], yang_paths: tuple[Path, ...]) -> dict[ObjectKey, Outcome]:
+    """Objects their kind's YANG models refuse (as ``nwi validate`` would): Failed, naming the leaf; never sent."""
+    if not yang_paths:
+        return {}
+    from nwi.schema.check import check_configs
+
+    report = check_configs(objects, yang_paths)
+    out: dict[ObjectKey, Outcome] = {}
+    for key, result in report.results.items():
+        if result.issues:
+            words = "; ".join(f"{i.path}: {i.message}" for i in result.issues[:3])
+            out[key] = Outcome(Phase.FAILED, Reason.INVALID, f"not valid in its YANG models: {words}")
+    return out
+
+
 class DeviceMissing(DriverError):
     """``spec.switchID`` names no Device (in the object's namespace or the inventory namespace)."""
 
@@ -54,6 +69,7 @@ class Settings:
     inventory_namespace: str = "nwi-system"
     batch_window: float = 0.05  # seconds to gather objects that become ready together into one run
     workers: int = 16  # devices worked on at once within a run
+    yang_paths: tuple[Path, ...] = ()  # YANG models: objects are checked against their kind's before sending
 
 
 class Reconciler:
@@ -149,10 +165,18 @@ class Reconciler:
         objects = self.index.closure(keys)
         if not objects:
             return {}
+        refused = schema_failures(objects, self.settings.yang_paths)
+        for obj in objects:
+            if obj.key in refused:
+                status = derive_status(refused[obj.key], self.sink.previous(obj.key), obj.generation, "")
+                self.sink.record(obj, status)
+        objects = [o for o in objects if o.key not in refused]  # their dependents wait: they are not Ready
+        if not objects:
+            return refused
         in_run = {o.key for o in objects}
         external = self.index.ready_keys() - in_run
         report = self._run("apply", objects, lambda engine, device_of: engine.apply(objects, device_of, external))
-        return report.outcomes
+        return {**refused, **report.outcomes}
 
     def _remove(self, keys: list[ObjectKey]) -> dict[ObjectKey, Outcome]:
         outcomes: dict[ObjectKey, Outcome] = {}
@@ -213,7 +237,8 @@ class Reconciler:
                 probe.resolve(obj)
             except DeviceNotFound as exc:
                 missing[_missing_id(obj)] = str(exc)
-        inventory = Inventory(devices, self._secrets(probe.resolved.values()), ns, strict=True, environ={})
+        inventory = Inventory(devices, self._secrets(probe.resolved.values()), ns, strict=True, environ={},
+                              yang_paths=self.settings.yang_paths)
         device_of: dict[ObjectKey, str] = {}
         for obj in objects:
             device_of[obj.key] = _missing_id(obj) if _missing_id(obj) in missing else inventory.resolve(obj).id

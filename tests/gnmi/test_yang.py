@@ -13,7 +13,6 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -25,28 +24,10 @@ from nwi.mockgnmi import spawned
 from nwi.mockgnmi.harness import SpawnedServer
 from nwi.path import parse_path
 from tests.gnmi.helpers import rpc_error, set_results
-from tests.yang_models import VENDORS, need
+from tests.yang_models import CASES, VENDORS, need
 
 pytestmark = pytest.mark.protocol
 
-#: per vendor: a path, a valid value, and (bad value, the node the refusal names, words it says)
-CASES: dict[str, tuple[str, dict[str, Any], list[tuple[dict[str, Any], str, str]]]] = {
-    "sros": ("/configure/service/vpls[service-name=vpls-01]",
-             {"admin-state": "enable", "service-id": 4321, "customer": "1234"},
-             [({"admin-stat": "enable"}, "admin-stat", "did you mean admin-state?"),
-              ({"service-id": 0}, "service-id", "range"),
-              ({"admin-state": "enabled"}, "admin-state", "enumeration")]),
-    "srlinux": ("/interface[name=ethernet-1/1]",
-                {"admin-state": "enable", "mtu": 9000, "description": "uplink"},
-                [({"admin-stat": "enable"}, "admin-stat", "did you mean admin-state?"),
-                 ({"mtu": 100}, "mtu", "range"),
-                 ({"admin-state": "up"}, "admin-state", "enumeration")]),
-    "openconfig": ("/interfaces/interface[name=eth0]/config",
-                   {"name": "eth0", "type": "ethernetCsmacd", "mtu": 1500},
-                   [({"mtuu": 1500}, "mtuu", "did you mean mtu?"),
-                    ({"mtu": 99999}, "mtu", "uint16"),
-                    ({"loopback-mode": "SIDEWAYS"}, "loopback-mode", "enumeration")]),
-}
 BAD = [(vendor, i) for vendor, (_, _, bad) in CASES.items() for i in range(len(bad))]
 
 
