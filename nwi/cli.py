@@ -14,12 +14,12 @@ import functools
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
@@ -31,9 +31,9 @@ from nwi import clihelp, crdgen, render
 from nwi.graph import DependencyGraph
 from nwi.inventory import CredentialsError
 from nwi.kinds import CONFIG_KINDS, DEVICE_KIND, DEVICE_PLURAL
-from nwi.loader import InputSet, InvalidInput, load_paths
+from nwi.loader import InputError, InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject
-from nwi.session import Options, Session, validate_inputs
+from nwi.session import Options, Session, unfit_devices, validate_inputs
 from nwi.statelock import StateBusy, StateLock
 from nwi.status import Outcome, Phase
 from nwi.store import StateError, Store, device_manifest
@@ -193,19 +193,29 @@ def _validated(files: list[Path], opts: Options, cache: bool = False) -> InputSe
     try:
         return validate_inputs(files, opts, cache=cache)
     except InvalidInput as exc:
-        for e in exc.errors:
-            error(f"{e}")
-        err.print(f"{len(exc.errors)} error(s); nothing was applied.", highlight=False)
-        raise typer.Exit(EXIT_INVALID) from None
+        _invalid(exc.errors)
+
+
+def _invalid(errors: Sequence[InputError]) -> NoReturn:
+    for e in errors:
+        error(f"{e}")
+    err.print(f"{len(errors)} error(s); nothing was applied.", highlight=False)
+    raise typer.Exit(EXIT_INVALID) from None
 
 
 def _load(files: list[Path], opts: Options, read_only: bool = False) -> Session:
     inputs = _validated(files, opts, cache=not read_only)
     try:
-        return Session(opts, inputs, read_only)
+        session = Session(opts, inputs, read_only)
     except CredentialsError as exc:  # a --credentials file that cannot be used: input, not a device fault
         error(str(exc))
         raise typer.Exit(EXIT_INVALID) from None
+    # the inputs were checked against their own Devices; Devices from earlier runs are known only now
+    errors = unfit_devices(session.inputs.configs, session.inventory)
+    if errors:
+        session.close()
+        _invalid(errors)
+    return session
 
 
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:

@@ -48,6 +48,7 @@ _REASON_OF_ERROR = {
     "TransactionRejected": Reason.TRANSACTION_REJECTED,
     "DeviceNotFound": Reason.DEVICE_NOT_FOUND,
     "CredentialsNotFound": Reason.CREDENTIALS_NOT_FOUND,
+    "InvalidSpec": Reason.INVALID,
 }
 
 

@@ -39,6 +39,30 @@ class CredentialsError(DriverError):
     reason = "CredentialsNotFound"
 
 
+class DeviceUnfit(DriverError):
+    """The Device an object names cannot hold that object's kind (a LinuxConfig on a tree-backed device)."""
+
+    reason = "InvalidSpec"
+
+
+def unfit_reason(obj: ConfigObject, rd: ResolvedDevice) -> str | None:
+    """Why ``rd`` cannot hold ``obj``, or None.
+
+    A LinuxConfig is Linux state: on a virtual device only the Linux backend has it. The tree backend
+    would keep the links in a file and report them Ready while no kernel has them. Refused rather than
+    switched to the Linux backend: the Device says how its device is run (a network namespace
+    needs root, and the same device may hold tree-backed objects of other kinds), so nwi does not
+    overrule it; the fix is one field. An implicit device (no Device) is Linux-backed for a LinuxConfig.
+    """
+    if obj.key.kind != "LinuxConfig" or rd.device is None:
+        return None
+    spec, key = rd.device.spec, rd.device.key
+    if spec.driver == "virtual" and spec.backend != "linux":
+        return (f"Device {key.namespace}/{key.name} is a virtual device with backend {spec.backend!r}, which has "
+                "no Linux links: a LinuxConfig needs spec.backend: linux on that Device")
+    return None
+
+
 @dataclass(frozen=True)
 class ResolvedDevice:
     """Where an object goes. ``id`` is unique per device and groups transactions."""

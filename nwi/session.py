@@ -18,7 +18,7 @@ from typing import Any
 from nwi.drivers.base import DriverError
 from nwi.engine import DriverPool, Engine, RunReport
 from nwi.graph import DependencyGraph, describe_cycle
-from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory
+from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE, CredentialsError, DeviceNotFound, Inventory, unfit_reason
 from nwi.journal import FileJournal
 from nwi.loader import InputError, InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject, Source
@@ -77,6 +77,7 @@ def _check_inputs(inputs: InputSet, opts: Options) -> None:
                                  f"dependency cycle: {describe_cycle(cycle, key)}"))
     errors += _check_properties(inputs.configs)
     errors += _check_schema(inputs, opts)
+    errors += unfit_devices(inputs.configs, Inventory(inputs.devices, (), opts.inventory_namespace))
     if opts.strict:
         inventory = Inventory(inputs.devices, inputs.secrets, opts.inventory_namespace, strict=True)
         for obj in inputs.configs:
@@ -87,6 +88,22 @@ def _check_inputs(inputs: InputSet, opts: Options) -> None:
                                          "spec.switchID", str(exc)))
     if errors:
         raise InvalidInput(errors)
+
+
+def unfit_devices(configs: Sequence[ConfigObject], inventory: Inventory) -> list[InputError]:
+    """Objects whose Device cannot hold them (see :func:`nwi.inventory.unfit_reason`)."""
+    errors: list[InputError] = []
+    for obj in configs:
+        if obj.key.kind != "LinuxConfig":  # the only kind a Device can be unfit for
+            continue
+        try:
+            reason = unfit_reason(obj, inventory.resolve(obj))
+        except DeviceNotFound:
+            continue  # strict mode reports these
+        if reason is not None:
+            errors.append(InputError(str(obj.source), f"{obj.key.kind} {obj.key.namespace}/{obj.key.name}",
+                                     "spec.switchID", reason))
+    return errors
 
 
 def settle_heap() -> None:

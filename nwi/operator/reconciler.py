@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nwi.drivers.base import Driver, DriverError
 from nwi.engine import DriverPool, Engine, RunReport
-from nwi.inventory import DeviceNotFound, Inventory, ResolvedDevice
+from nwi.inventory import DeviceNotFound, DeviceUnfit, Inventory, ResolvedDevice, unfit_reason
 from nwi.kinds import DEVICE_KIND
 from nwi.model import ConfigObject, ObjectKey, SecretObject
 from nwi.operator.index import DeviceIndex, ObjectIndex
@@ -240,12 +240,24 @@ class Reconciler:
         inventory = Inventory(devices, self._secrets(probe.resolved.values()), ns, strict=True, environ={},
                               yang_paths=self.settings.yang_paths)
         device_of: dict[ObjectKey, str] = {}
+        unfit: dict[str, tuple[str, str]] = {}  # pseudo-device of the objects a Device cannot hold
         for obj in objects:
-            device_of[obj.key] = _missing_id(obj) if _missing_id(obj) in missing else inventory.resolve(obj).id
+            if _missing_id(obj) in missing:
+                device_of[obj.key] = _missing_id(obj)
+                continue
+            rd = inventory.resolve(obj)
+            reason = unfit_reason(obj, rd)
+            if reason is None:
+                device_of[obj.key] = rd.id
+            else:  # failed on its own: the Device's other objects go ahead
+                device_of[obj.key] = f"unfit:{rd.id}:{obj.key.kind}"
+                unfit[device_of[obj.key]] = (rd.name, reason)
 
         def factory(device_id: str) -> Driver:
             if device_id in missing:
                 raise DeviceMissing(device_id.removeprefix("missing:"), missing[device_id])
+            if device_id in unfit:
+                raise DeviceUnfit(*unfit[device_id])
             return inventory.driver(device_id, self.settings.state_dir)
 
         return device_of, factory
@@ -278,7 +290,7 @@ class Reconciler:
                                                          Phase.DELETING):
                 attempted.setdefault(device_of[obj.key], []).append(outcome)
         for device_id, outcomes in attempted.items():
-            if device_id.startswith(("missing:", "virtual:")):
+            if device_id.startswith(("missing:", "virtual:", "unfit:")):
                 continue
             ns, name = device_id.split("/", 1)
             failed = [o for o in outcomes if o.phase == Phase.FAILED and o.reason in DEVICE_REASONS]
