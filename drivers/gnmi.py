@@ -38,6 +38,16 @@ Choices worth knowing:
   device's message, blaming the objects whose operation the device named
   (from the per-operation results in the status details, gNMI 3.4.7) or, when
   it named none, every object of the transaction.
+* **Network-wide transactions** use the Commit Confirmed extension
+  (``gnmi_commit``): ``prepare`` is the Set with ``Commit{id, commit{rollback_duration}}``,
+  ``confirm`` / ``cancel`` are Sets carrying only the action. Whether a device
+  implements the extension is asked with an empty Set carrying
+  ``set_rollback_duration`` for an id nobody uses: a device that knows the
+  extension refuses it (no such commit on-going), one that ignores extensions
+  accepts the empty Set, and is then refused for grouped objects. The
+  extension does not let a pending commit be amended, so a later wave of the
+  same transaction on the same device cancels it and commits everything the
+  transaction has for the device so far in one Set.
 * **Reads** strip RFC 7951 module prefixes from member names under JSON_IETF
   (``openconfig-interfaces:config`` -> ``config``), so that what is read back
   compares equal to what was written without them.
@@ -65,10 +75,12 @@ from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.spec.v080 import gnmi_pb2
 
 from nwi import jsontext
-from nwi.drivers import gnmi_tls
+from nwi.drivers import gnmi_commit, gnmi_tls
 from nwi.drivers.base import (
+    OP_ORDER,
     AuthenticationFailed,
     Change,
+    CommitOutcome,
     ConnectionParams,
     DeviceInfo,
     DeviceUnreachable,
@@ -183,6 +195,8 @@ class GnmiDriver(Driver):
         self._client: _Client | None = None
         self._info: DeviceInfo | None = None
         self._tls_dir: Path | None = None
+        self._pending: dict[str, list[Change]] = {}  # commit id -> every change it holds (for a later wave)
+        self._commit_problem: tuple[str | None] | None = None  # asked once per session
 
     def __repr__(self) -> str:
         return f"GnmiDriver({self.name!r}, {self.params.address}:{self.params.port})"
@@ -383,6 +397,71 @@ class GnmiDriver(Driver):
             client.call("Set", request)
         except grpc.RpcError as err:
             raise self._rpc_error(err, "Set", ordered) from err
+
+    # ---- network-wide transactions: the Commit Confirmed extension --------------------------------------
+    def confirmed_commit_problem(self) -> str | None:
+        if self._commit_problem is None:
+            probe = gnmi_pb2.SetRequest()
+            gnmi_commit.to_v080(gnmi_commit.extension("nwi-probe-" + os.urandom(6).hex(), "set_rollback_duration", 1),
+                                probe.extension.add())
+            try:
+                self._session().call("Set", probe)
+                problem: str | None = (f"gNMI device {self.name} ignores the Commit Confirmed extension "
+                                       "(it accepted a confirmation for a commit that does not exist)")
+            except grpc.RpcError as err:
+                if err.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT):
+                    problem = None  # it knows the extension: no such commit is on-going
+                elif err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    problem = f"gNMI device {self.name} does not implement the Commit Confirmed extension"
+                else:
+                    raise self._rpc_error(err, "Set") from err
+            self._commit_problem = (problem,)
+        return self._commit_problem[0]
+
+    def prepare(self, txn: Transaction, commit_id: str, timeout: int) -> None:
+        earlier = self._pending.get(commit_id)
+        if earlier is not None:  # no amending a commit (the extension's rule): cancel it, commit the union
+            self._action(commit_id, "cancel")
+            self._pending.pop(commit_id, None)
+        ordered = sorted([*(earlier or []), *txn.ordered()], key=lambda c: OP_ORDER[c.op])
+        request = self._build(ordered)
+        gnmi_commit.to_v080(gnmi_commit.extension(commit_id, "commit", timeout), request.extension.add())
+        try:
+            self._session().call("Set", request)
+        except grpc.RpcError as err:
+            raise self._rpc_error(err, "Set", ordered) from err
+        self._pending[commit_id] = ordered
+
+    def confirm(self, commit_id: str) -> None:
+        self._action(commit_id, "confirm")
+        self._pending.pop(commit_id, None)
+
+    def cancel(self, commit_id: str) -> None:
+        self._pending.pop(commit_id, None)
+        try:
+            self._action(commit_id, "cancel")
+        except TransactionRejected as exc:  # not on-going (any more): it reverted already
+            log.info("%s: cancel %s: %s", self.name, commit_id, exc.message)
+
+    def resolve_commit(self, commit_id: str, confirm: bool) -> CommitOutcome:
+        """The extension has no query: confirming or cancelling as decided, the answer tells whether the
+        commit was still on-going (FAILED_PRECONDITION: nothing is; INVALID_ARGUMENT: another one is)."""
+        try:
+            self._action(commit_id, "confirm" if confirm else "cancel")
+        except TransactionRejected:
+            return CommitOutcome.UNKNOWN if confirm else CommitOutcome.REVERTED
+        return CommitOutcome.CONFIRMED if confirm else CommitOutcome.REVERTED
+
+    def _action(self, commit_id: str, action: str) -> None:
+        request = gnmi_pb2.SetRequest()
+        gnmi_commit.to_v080(gnmi_commit.extension(commit_id, action), request.extension.add())
+        try:
+            self._session().call("Set", request)
+        except grpc.RpcError as err:
+            error = self._rpc_error(err, "Set")
+            if isinstance(error, TransactionRejected):
+                raise TransactionRejected(self.name, f"{action} {commit_id}: {error.message}") from err
+            raise error from err
 
     def _build(self, ordered: list[Change]) -> Any:
         """The SetRequest; raise TransactionRejected naming the owner of a value the wire cannot carry."""

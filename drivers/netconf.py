@@ -92,6 +92,7 @@ if logging.getLogger("ncclient").level == logging.NOTSET:
     logging.getLogger("ncclient").setLevel(logging.WARNING)
 
 T = TypeVar("T")
+_NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
 _EDIT_OPERATION: dict[Op, EditOperation] = {Op.DELETE: "remove", Op.REPLACE: "replace", Op.UPDATE: "merge"}
 #: Failures of the SSH session itself (as opposed to an rpc-error reply).
@@ -331,9 +332,8 @@ class NetconfDriver(Driver):
                 held.enter_context(self._candidate_discarded())
                 for change, doc in edits:
                     self._call(txn, [change], f"edit-config ({change.op} {change.path})", _edit(doc, "candidate"))
-                persist_id = commit_id if follow_up else None
-                self._call(txn, changes, "commit confirmed", lambda m: m.commit(
-                    confirmed=True, timeout=str(timeout), persist=commit_id, persist_id=persist_id))
+                self._call(txn, changes, "commit confirmed",
+                           lambda m: m.dispatch(_confirmed_commit(commit_id, timeout, follow_up)))
                 self._prepared.add(commit_id)
                 try:
                     self._verify(txn, changes)
@@ -478,6 +478,18 @@ class NetconfDriver(Driver):
                 self._rpc(_edit(doc, "running"))
             except (RPCError, ValueError, DriverError) as exc:  # ValueError: XmlBuildError, SchemaError
                 log.error("%s: could not restore %s after a failed transaction: %s", self.name, change.path, exc)
+
+
+def _confirmed_commit(commit_id: str, timeout: int, follow_up: bool) -> etree._Element:
+    """``<commit><confirmed/><confirm-timeout/><persist/>[<persist-id/>]</commit>``: a follow-up keeps the
+    commit persistent under the same id (ncclient's ``commit()`` will not send both elements)."""
+    rpc = etree.Element(f"{{{_NC}}}commit")
+    etree.SubElement(rpc, f"{{{_NC}}}confirmed")
+    etree.SubElement(rpc, f"{{{_NC}}}confirm-timeout").text = str(timeout)
+    etree.SubElement(rpc, f"{{{_NC}}}persist").text = commit_id
+    if follow_up:
+        etree.SubElement(rpc, f"{{{_NC}}}persist-id").text = commit_id
+    return rpc
 
 
 def _edit(

@@ -63,6 +63,7 @@ from nwi.drivers.gnmi_codec import (
     value_to_proto,
 )
 from nwi.mockgnmi import setops
+from nwi.mockgnmi.confirmed import COMMITS
 from nwi.mockgnmi.target import Model, Target
 from nwi.mockgnmi.values import ModuleOf, modules_named, qualify
 from nwi.path import GnmiPath
@@ -211,6 +212,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
     def __init__(self, port: Port, subscribe: Callable[[Rpc, Iterator[Any]], Iterator[Any]]) -> None:
         self.port = port
         self._subscribe = subscribe
+        self.commits = COMMITS
 
     # ---- Capabilities ----------------------------------------------------------------
     def Capabilities(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -269,6 +271,10 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
         rpc = Rpc(self.port, context)
         target = rpc.target(request.prefix.target)
         rpc.enter(target)
+        # the Commit Confirmed extension (nwi.mockgnmi.confirmed) decides whether the Set itself runs
+        return self.commits.set(rpc, target, request, lambda: self._set(rpc, target, request))
+
+    def _set(self, rpc: Rpc, target: Target, request: Any) -> Any:
         injected = target.faults.take_set_failure()
         if injected is not None:
             rpc.abort(injected, f"Set refused by an injected fault ({injected.name}); nothing was applied")
