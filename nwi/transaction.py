@@ -279,7 +279,12 @@ class Coordinator:
                     break
             prepared = [d for d in devices if parts[d].prepared]
             if failed:
-                list(pool.map(lambda d: self._cancel(d, commit_id, parts), prepared))
+                # and the devices whose prepare may have landed after all (no answer): a cancel that finds
+                # nothing pending is harmless, and one that comes too early leaves the device's own timer
+                in_doubt = [d for d, e in failed.items() if not isinstance(e, TransactionRejected)]
+                list(pool.map(lambda d: self._cancel(d, commit_id, parts), [*prepared, *in_doubt]))
+                for d in in_doubt:
+                    parts[d].outcome = FAILED
                 for d in devices:
                     if d not in failed and not parts[d].prepared and parts[d].outcome == IN_SYNC:
                         parts[d].outcome = NOT_PREPARED if any(device_of[m.key] == d and m.key not in outcomes

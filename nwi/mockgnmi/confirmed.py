@@ -136,6 +136,9 @@ class CommitConfirmed:
         if commit.id != ongoing.id:
             rpc.abort(grpc.StatusCode.INVALID_ARGUMENT,
                       f"commit id {commit.id!r} is not the on-going commit's")
+        if not ongoing.deadline:  # its Set is still being applied: nothing to confirm or cancel yet
+            rpc.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                      f"commit {ongoing.id!r} is still being applied on target {target.name!r}")
         if action == "confirm":
             self._end(target, ongoing, "Confirmed")
         elif action == "cancel":
