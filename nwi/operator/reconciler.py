@@ -25,6 +25,7 @@ from pathlib import Path
 from nwi.drivers.base import Driver, DriverError
 from nwi.engine import DriverPool, Engine, RunReport
 from nwi.inventory import DeviceNotFound, DeviceUnfit, Inventory, ResolvedDevice, unfit_reason
+from nwi.journal import FileJournal
 from nwi.kinds import DEVICE_KIND
 from nwi.model import ConfigObject, ObjectKey, SecretObject
 from nwi.operator.index import DeviceIndex, ObjectIndex
@@ -162,7 +163,7 @@ class Reconciler:
 
     # ---- engine runs (in a worker thread) -------------------------------------------------------------
     def _apply(self, keys: list[ObjectKey]) -> dict[ObjectKey, Outcome]:
-        objects = self.index.closure(keys)
+        objects = self.index.closure(self._with_transaction_members(keys))
         if not objects:
             return {}
         refused = schema_failures(objects, self.settings.yang_paths)
@@ -177,6 +178,21 @@ class Reconciler:
         external = self.index.ready_keys() - in_run
         report = self._run("apply", objects, lambda engine, device_of: engine.apply(objects, device_of, external))
         return {**refused, **report.outcomes}
+
+    def _with_transaction_members(self, keys: list[ObjectKey]) -> list[ObjectKey]:
+        """``keys`` and every other member of their network-wide transactions: a group goes in one run,
+        whole (the engine holds it while a declared member is missing)."""
+        groups = set()
+        for key in keys:
+            entry = self.index.get(key)
+            if entry is not None and entry.obj is not None and entry.obj.transaction:
+                groups.add((key.namespace, entry.obj.transaction))
+        if not groups:
+            return keys
+        members = [k for k in self.index.keys()  # noqa: SIM118 (keys() is the index's own method, a copy under its lock)
+                   if (e := self.index.get(k)) is not None and e.obj is not None
+                   and (k.namespace, e.obj.transaction) in groups]
+        return list(dict.fromkeys([*keys, *members]))
 
     def _remove(self, keys: list[ObjectKey]) -> dict[ObjectKey, Outcome]:
         outcomes: dict[ObjectKey, Outcome] = {}
@@ -203,7 +219,8 @@ class Reconciler:
     def _run(self, op: str, objects: list[ConfigObject], call: _EngineCall) -> RunReport:
         device_of, factory = self._inventory(objects)
         pool = DriverPool(factory)
-        engine = Engine(pool, self.sink, self.settings.workers)
+        engine = Engine(pool, self.sink, self.settings.workers,
+                        journal=FileJournal(self.settings.state_dir / "transactions"))
         self._running = frozenset(o.key for o in objects)
         start = time.monotonic()
         try:

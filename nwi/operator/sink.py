@@ -52,6 +52,10 @@ class KubeStatusSink:
         event = transition_event(before, status)
         if event is not None:
             self.api.post_event(key, entry.uid, *event)
+        txn = status.transaction
+        if txn is not None and txn.id and txn != before.transaction:  # each device's part, as an Event
+            self.api.post_event(key, entry.uid, NORMAL if status.phase == Phase.READY else WARNING, "Transaction",
+                                f"{txn.group} ({txn.id}): " + ", ".join(f"{d} {o}" for d, o in txn.devices))
         if status.phase == Phase.READY and before.phase != Phase.READY:
             self.on_ready(key)
 
