@@ -54,8 +54,9 @@ Choices worth knowing:
 * **With the device's YANG models** (``models``) values go out as RFC 7951
   wants them (module names where the module changes, 64-bit integers and
   decimal64 as strings, identities qualified; ``nwi.schema.rfc7951``), a value
-  the models refuse fails the transaction before anything is sent, and reads
-  come back typed, so ``"1234"`` read for a uint32 is the ``1234`` written.
+  the models refuse fails the transaction before anything is sent, and the
+  planner compares what is read by type (``Driver.typed``), so ``"1234"`` read
+  for a uint32 is the ``1234`` written.
 """
 
 from __future__ import annotations
@@ -334,8 +335,6 @@ class GnmiDriver(Driver):
                     values[p] = cut.get(p)
                 except TreeError:
                     values[p] = None
-        if self.codec is not None:
-            return {p: self.codec.typed(p, values[p]) for p in paths}
         return {p: values[p] for p in paths}
 
     def _read(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:

@@ -75,6 +75,7 @@ class Codec:
         self.models = models
         self._lock = threading.Lock()  # libyang's error list is per context: one whole-tree check at a time
         self._namespaces = {m.name: m.namespace for m in models.modules()}
+        self._nodes: dict[tuple[tuple[str, tuple[str, ...]], ...], SchemaNode | None] = {}
         for m in models.context:  # imported-only modules too (identities, typedefs)
             self._namespaces.setdefault(m.name(), ffi.string(m.cdata.ns).decode() if m.cdata.ns else "")
 
@@ -83,13 +84,14 @@ class Codec:
         """module name -> XML namespace, for every module of the model set."""
         return dict(self._namespaces)
 
-    def _child(self, parent: SchemaNode | None, name: str, where: str, config: bool = True) -> SchemaNode:
+    def _child(self, parent: SchemaNode | None, name: str, where: Where, config: bool = True) -> SchemaNode:
         node = self.models.root(name) if parent is None else parent.child(name)
         if node is not None and (not config or parent is None or node.config or not parent.config):
             return node
         local = name.split(":", 1)[-1]
+        at = _show(where)
         if node is not None:
-            raise SchemaError(f"{where}/{local}", f"{node.keyword} {local} is state data (config false) "
+            raise SchemaError(f"{at}/{local}", f"{node.keyword} {local} is state data (config false) "
                                                   f"in {node.module}: it cannot be configured")
         if parent is None:
             names = sorted({n for n in self.models.roots() if ":" not in n})
@@ -98,13 +100,23 @@ class Codec:
             names = parent.child_names()
             place = f"no such node in {parent.module}"
         hint = _closest(local, names)
-        raise SchemaError(f"{where}/{local}", place + (f" (did you mean {hint}?)" if hint else ""))
+        raise SchemaError(f"{at}/{local}", place + (f" (did you mean {hint}?)" if hint else ""))
 
     def node(self, path: GnmiPath) -> SchemaNode | None:
         """The schema node at ``path`` (None for the root); raises :class:`SchemaError` naming the element."""
+        shape = tuple((e.name, tuple(k for k, _ in e.keys)) for e in path.elems)  # what decides the node
+        hit = self._nodes.get(shape, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        node = self._walk(path)
+        if len(self._nodes) < 1 << 14:
+            self._nodes[shape] = node
+        return node
+
+    def _walk(self, path: GnmiPath) -> SchemaNode | None:
         node: SchemaNode | None = None
         for i, elem in enumerate(path.elems):
-            node = self._child(node, elem.name, _render(path.elems[:i]))
+            node = self._child(node, elem.name, GnmiPath(path.elems[:i]))
             if elem.keys and node.keyword != "list":
                 raise SchemaError(_render(path.elems[: i + 1]),
                                   f"{node.keyword} {node.name} is not a list: it takes no keys")
@@ -118,7 +130,7 @@ class Codec:
         node: SchemaNode | None = None
         elems: list[PathElem] = []
         for i, elem in enumerate(path.elems):
-            node = self._child(node, elem.name, _render(path.elems[:i]))
+            node = self._child(node, elem.name, GnmiPath(path.elems[:i]))
             elems.append(PathElem(node.qualified_name(), elem.keys))
         return GnmiPath(tuple(elems), path.origin)
 
@@ -147,7 +159,7 @@ class Codec:
 
     def _at(self, path: GnmiPath, value: Json, mode: _Mode) -> Json:
         node = self.node(path) if mode.strict else self._lenient_node(path)
-        where = _render(path.elems)
+        where: Where = path
         if node is None:
             return self._members(None, value, where, mode)
         return self._value(node, value, where, bool(path.elems[-1].keys), mode)
@@ -155,14 +167,14 @@ class Codec:
     def _lenient_node(self, path: GnmiPath) -> SchemaNode | None:
         node: SchemaNode | None = None
         for i, elem in enumerate(path.elems):
-            node = self._child(node, elem.name, _render(path.elems[:i]), config=False)
+            node = self._child(node, elem.name, GnmiPath(path.elems[:i]), config=False)
         return node
 
-    def _members(self, node: SchemaNode | None, value: Json, where: str, mode: _Mode) -> Json:
+    def _members(self, node: SchemaNode | None, value: Json, where: Where, mode: _Mode) -> Json:
         if not isinstance(value, dict):
             if mode.strict:
                 what = "the root" if node is None else f"{node.keyword} {node.name}"
-                raise SchemaError(where or "/", f"{what} takes an object, not {_short(value)}")
+                raise SchemaError(_show(where) or "/", f"{what} takes an object, not {_short(value)}")
             return value
         keys = node.keys if node is not None else ()
         out: dict[str, Any] = {}
@@ -176,10 +188,10 @@ class Codec:
                 out[name if mode.qualify else local] = value[name]
                 continue
             member = child.qualified_name() if mode.qualify else child.name
-            out[member] = self._value(child, value[name], f"{where}/{local}", False, mode)
+            out[member] = self._value(child, value[name], (where, "/" + local), False, mode)
         return out
 
-    def _value(self, node: SchemaNode, value: Json, where: str, entry: bool, mode: _Mode) -> Json:
+    def _value(self, node: SchemaNode, value: Json, where: Where, entry: bool, mode: _Mode) -> Json:
         kw = node.keyword
         if kw == "container" or (kw == "list" and entry):
             return value if value is None else self._members(node, value, where, mode)
@@ -188,9 +200,9 @@ class Codec:
                 value = [value]  # XML: one entry reads like a container
             if not isinstance(value, list):
                 if mode.strict:
-                    raise SchemaError(where, f"list {node.name} takes an array of entries, not {_short(value)}")
+                    raise SchemaError(_show(where), f"list {node.name} takes an array of entries, not {_short(value)}")
                 return value
-            return [self._members(node, v, f"{where}[{_keys_of(node, v)}]", mode) for v in value]
+            return [self._members(node, v, (where, f"[{_keys_of(node, v)}]"), mode) for v in value]
         if kw == "leaf-list":
             items = value if isinstance(value, list) else [value]
             return [self._leaf(node, v, where, mode) for v in items]
@@ -198,11 +210,11 @@ class Codec:
             return self._leaf(node, value, where, mode)
         return value  # anydata / anyxml: free-form by definition
 
-    def _leaf(self, node: SchemaNode, value: Json, where: str, mode: _Mode) -> Json:
+    def _leaf(self, node: SchemaNode, value: Json, where: Where, mode: _Mode) -> Json:
         checked = check_value(node, value)
         if checked.error:
             if mode.strict:
-                raise SchemaError(where, f"{checked.error} ({node.type_name} in {node.module})")
+                raise SchemaError(_show(where), f"{checked.error} ({node.type_name} in {node.module})")
             return value
         return checked.json
 
@@ -286,6 +298,21 @@ def _keys_of(node: SchemaNode, entry: Json) -> str:
 def _short(value: Json, limit: int = 60) -> str:
     text = json.dumps(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: where a value is, built as cheaply as possible and rendered only for an error message: a path, or
+#: (the parent's Where, "/member" or "[key=value]")
+Where = GnmiPath | tuple[Any, str]
+_MISSING: Any = object()
+
+
+def _show(where: Where) -> str:
+    parts: list[str] = []
+    at: Any = where
+    while not isinstance(at, GnmiPath):
+        at, piece = at
+        parts.append(piece)
+    return _render(at.elems) + "".join(reversed(parts))
 
 
 def _render(elems: tuple[PathElem, ...]) -> str:

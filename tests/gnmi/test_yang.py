@@ -133,3 +133,23 @@ def test_devices_file_gives_a_target_its_models(tmp_path: Path) -> None:
     with pytest.raises(TransactionRejected, match="admin-stat"):
         target.datastore.commit(Transaction("pe1", [Change(Op.UPDATE, parse_path(CASES["sros"][0]),
                                                            {"admin-stat": "enable"})]))
+
+
+def test_no_false_drift_when_the_target_answers_in_its_own_spelling(mocks: Mocks) -> None:
+    """The target keeps the identity qualified and the MTU typed; nwi wrote them bare: in sync."""
+    from nwi.planner import plan_object
+    from nwi.schema import load_model_set
+    from tests.unit.engine_kit import obj
+
+    dirs, modules = VENDORS["openconfig"]
+    server = mocks("openconfig")
+    path = "/interfaces/interface[name=eth7]/config"
+    desired = {"name": "eth7", "type": "ethernetCsmacd", "mtu": "9000"}
+    params = ConnectionParams("127.0.0.1", server.port_of("openconfig"), "u", "p", insecure=True)
+    with GnmiDriver("openconfig", params, load_model_set(dirs, modules)) as driver:
+        driver.apply(Transaction("openconfig", [Change(Op.UPDATE, parse_path(path), desired, owner="eth7")]))
+        read = driver.read([parse_path(path)])[parse_path(path)]
+        assert read["type"] == "iana-if-type:ethernetCsmacd" and read["mtu"] == 9000
+        o = obj("eth7", "openconfig", path, desired)
+        assert plan_object(o, "openconfig", read, driver.typed).in_sync
+        assert not plan_object(o, "openconfig", read).in_sync  # by text alone it would look drifted

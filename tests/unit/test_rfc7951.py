@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from nwi.drivers.base import TransactionRejected
 from nwi.path import parse_path
 from nwi.planner import plan_object
 from nwi.schema.models import ModelSet, load_model_set
@@ -94,3 +95,21 @@ def test_whole_configuration_checks(codec: Codec, tmp_path: Path) -> None:
     assert codec.check({"box": {"small": 1}}) == []
     problems = codec.check({"box": {"small": "x"}})
     assert problems and problems[0].where == "/box/small"
+
+
+def test_gnmi_driver_sends_json_ietf_as_the_models_say(models: ModelSet) -> None:
+    import json
+
+    from nwi.drivers.base import Change, ConnectionParams, Op
+    from nwi.drivers.gnmi import GnmiDriver
+
+    params = ConnectionParams("127.0.0.1", 1, insecure=True)
+    change = Change(Op.UPDATE, BOX, {"big": 10, "medium": "fibre", "slot": [{"id": 1, "optics": {"power": 1}}]})
+    request = GnmiDriver("d", params, models)._build([change])  # the SetRequest, as it goes on the wire
+    sent = json.loads(request.update[0].val.json_ietf_val)
+    assert sent == {"big": "10", "medium": "nwi-test-ext:fibre",
+                    "slot": [{"id": 1, "nwi-test-ext:optics": {"power": "1.0"}}]}
+    plain = GnmiDriver("d", params)._build([change])  # without models: as written
+    assert json.loads(plain.update[0].val.json_ietf_val) == change.value
+    with pytest.raises(TransactionRejected, match="lable"):  # refused before anything is sent
+        GnmiDriver("d", params, models)._build([change._replace(value={"lable": 1}, owner="o")])
