@@ -55,6 +55,11 @@ command = functools.partial(app.command, cls=clihelp.Command)  # every command's
 err = Console(stderr=True)
 
 
+def warning(message: str) -> None:
+    """One warning line on stderr (not markup, as :func:`error`)."""
+    err.print("[yellow]warning:[/] " + escape(message), highlight=False, soft_wrap=True)
+
+
 def error(message: str) -> None:
     """One error line on stderr; the text is never read as rich markup (paths contain brackets)."""
     err.print("[red]error:[/] " + escape(message), highlight=False, soft_wrap=True)
@@ -269,7 +274,19 @@ def plan(
         finally:
             session.close()
     render_plan = render.plan_json if output == "json" else render.plan_text
-    print(render_plan(graph, waves, unreachable, groups))
+    text = render_plan(graph, waves, unreachable, groups)
+    schema = session.schema_plan
+    if schema is None:
+        print(text)
+        return
+    from nwi.schema.plan import with_plan_json
+
+    print(with_plan_json(text, schema) if output == "json" else "\n".join([text, *schema.suggestions()]))
+    for finding in schema.findings:
+        (error if finding.severity == "error" else warning)(schema.line(finding))
+    if schema.errors:
+        err.print(f"{len(schema.errors)} schema error(s) in the devices' candidate configurations.", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
 
 
 @command()

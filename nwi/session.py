@@ -10,10 +10,10 @@ import contextlib
 import gc
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nwi.drivers.base import DriverError
 from nwi.engine import DriverPool, Engine, RunReport
@@ -23,10 +23,14 @@ from nwi.journal import FileJournal
 from nwi.loader import InputError, InputSet, InvalidInput, load_paths
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, SecretObject, Source
 from nwi.parsecache import ParseCache
+from nwi.path import GnmiPath
 from nwi.planner import DeviceBatch, simulate_waves
 from nwi.status import Outcome, Phase
 from nwi.store import StateError, Store
 from nwi.transaction import groups
+
+if TYPE_CHECKING:
+    from nwi.schema.plan import PlanSchema
 
 
 @dataclass
@@ -184,6 +188,8 @@ class Session:
     read_only: bool = False  # plan: look, never create state
     #: set (by a signal handler) to stop sending: what is in flight finishes and is recorded
     stop: threading.Event = field(default_factory=threading.Event)
+    #: the plan's per-device YANG checks (nwi.schema.plan), when the inputs were checked with models
+    schema_plan: PlanSchema | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = Store(self.opts.state_dir, self.read_only)
@@ -280,14 +286,31 @@ class Session:
                 except (DriverError, CredentialsError) as exc:
                     unreachable[device] = str(exc)
                     reads[device] = {}
+            whole = self._whole_configs(pool, objects, unreachable) if self.inputs.schema is not None else {}
         finally:
             pool.close()
         external = self._ready_elsewhere(objects)
         with gc_paused():  # only the computation: drivers, connections and the store keep their usual GC
             graph = DependencyGraph.build(objects, external)
             batches = simulate_waves(objects, graph.wave_numbers(), devices, reads, typed=typed)
+            if self.inputs.schema is not None:
+                from nwi.schema.plan import check_plan
+
+                self.schema_plan = check_plan(self.inputs.schema, objects, devices, reads, whole, graph)
             settle_heap()  # the plan is what the command shows, kept to the end like the inputs
         return graph, batches, unreachable
+
+    def _whole_configs(self, pool: DriverPool, objects: Sequence[ConfigObject],
+                       unreachable: Mapping[str, str]) -> dict[str, Any]:
+        """The whole configuration of each tree-backed virtual device (nwi holds all of it), for the
+        schema's per-device checks: there a leafref nothing satisfies is an error, not a warning."""
+        whole: dict[str, Any] = {}
+        for o in objects:
+            rd = self.inventory.resolve(o)
+            if rd.id in whole or rd.id in unreachable or rd.spec.driver != "virtual" or rd.spec.backend != "tree":
+                continue
+            whole[rd.id] = pool.get(rd.id).read([GnmiPath(())]).get(GnmiPath(())) or {}
+        return whole
 
     def plan_groups(self) -> dict[str, dict[str, list[str]]]:
         """The plan's network-wide transactions: each group's devices and members."""

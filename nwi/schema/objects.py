@@ -53,6 +53,8 @@ class ObjectCheck:
 
     node: SchemaNode | None = None
     value: Any = None
+    #: the models it was checked against (the kind's, or those its path names)
+    model_set: ModelSet | None = None
     issues: list[SchemaIssue] = field(default_factory=list)
     leafrefs: list[LeafrefUse] = field(default_factory=list)
 
@@ -247,6 +249,7 @@ def check_object(ms: ModelSet, path: GnmiPath, properties: Mapping[str, Any] | N
     ``path`` in RFC 7951 JSON, with the path's list keys as leaves.
     """
     walk = _Walk(ms)
+    walk.out.model_set = ms
     node = walk.path(path)
     walk.out.node = node
     if node is None or operation == "delete":
