@@ -132,19 +132,17 @@ class Tree:
     def selects_many(self, path: GnmiPath) -> bool:
         """True when ``path`` goes through a list element given without keys (so it is a wildcard:
         matching nothing is an empty answer, not a missing node) -- a list this tree holds, or one
-        its list-key hints name."""
+        its list-key hints name (whether or not anything is there yet)."""
         node: Any = self.root
         for elem in path.elems[:-1]:
             child = node.get(elem.name) if isinstance(node, dict) else None
-            if not elem.keys and (isinstance(child, KeyedList) or (child is None and elem.name in self.list_keys)):
+            if not elem.keys and (isinstance(child, KeyedList) or elem.name in self.list_keys):
                 return True
-            if child is None:
-                return False
             if elem.keys and isinstance(child, KeyedList):
                 try:
                     child = child.entries.get(child.path_ident(elem.keys))
                 except TreeError:
-                    return False
+                    child = None
             node = child
         return False
 

@@ -15,6 +15,17 @@ it through :mod:`nwi.mockgnmi.harness`. Modules, one job each:
 * :mod:`~nwi.mockgnmi.devices`: the ``--devices`` YAML file (format in its docstring)
 * :mod:`~nwi.mockgnmi.harness`: start it in-process or as a child process
 * :mod:`~nwi.mockgnmi.cli`: the command line
+
+It answers as gNMI 0.10.0 says, strict where real targets are strict:
+malformed JSON, ``null`` and a list entry replaced with ``{}`` are
+INVALID_ARGUMENT and abort the whole Set (pygnmi's unquoted strings only
+with the ``bare_strings`` opt-in); a list element without keys selects every
+entry; ``updates_only`` sends no initial state in any Subscribe mode; unknown
+modes are INVALID_ARGUMENT; JSON_IETF answers qualify top-level members with
+their module (:func:`~nwi.mockgnmi.values.qualify` says how the module is
+known without YANG). Where vendors (SR Linux, SR OS, Arista EOS) differ from
+the specification and which way the mock goes, with the reasons: README.md,
+"How strict the mock gNMI server is".
 """
 
 from nwi.mockgnmi.faults import Faults

@@ -107,3 +107,28 @@ def test_copy_is_independent() -> None:
     c = t.copy()
     c.update(P("/a[k=1]"), {"v": 2})
     assert t.get(P("/a[k=1]")) == {"k": "1", "v": 1}
+
+
+def test_a_keyless_list_element_walks_every_entry() -> None:
+    t = Tree(list_keys={"interface": ("name",)})
+    t.replace(P("/interfaces/interface[name=eth0]/config"), {"mtu": 1})
+    t.replace(P("/interfaces/interface[name=eth1]/config"), {"mtu": 2})
+    found = {p.render(): v for p, v in t.find(P("/interfaces/interface/config/mtu"))}
+    assert found == {"/interfaces/interface[name=eth0]/config/mtu": 1, "/interfaces/interface[name=eth1]/config/mtu": 2}
+    # a path ending at the list still selects the list itself
+    assert [p.render() for p, _ in t.find(P("/interfaces/interface"))] == ["/interfaces/interface"]
+    assert t.selects_many(P("/interfaces/interface/state"))
+    assert not t.selects_many(P("/interfaces/interface[name=eth0]/state"))
+    assert not t.selects_many(P("/interfaces/interface"))
+    assert Tree(list_keys={"interface": ("name",)}).selects_many(P("/interfaces/interface/state"))  # by hint
+
+
+def test_a_list_entry_needs_its_keys() -> None:
+    t = Tree(list_keys={"interface": ("name",)})
+    with pytest.raises(TreeError, match="no key 'name'"):
+        t.update(P("/interfaces/interface"), [{"config": {"mtu": 1}}])
+    t.update(P("/interfaces/interface"), [{"name": "eth0"}])
+    with pytest.raises(TreeError, match="no key 'name'"):
+        t.update(P("/interfaces/interface"), [{"config": {"mtu": 1}}])
+    with pytest.raises(TreeError, match="name the entry"):
+        t.update(P("/interfaces/interface/config"), {"mtu": 1})
