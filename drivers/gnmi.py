@@ -63,10 +63,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -93,7 +90,7 @@ from nwi.drivers.base import (
 )
 from nwi.drivers.gnmi_codec import ENCODINGS, CodecError, canonical, path_from_proto, path_to_proto, value_from_proto
 from nwi.drivers.virtual import apply_changes
-from nwi.path import GnmiPath
+from nwi.path import GnmiPath, PathElem
 from nwi.tree import Tree, TreeError
 
 if TYPE_CHECKING:
@@ -114,20 +111,35 @@ class UnsupportedEncoding(DriverError):
     reason = "UnsupportedEncoding"
 
 
-class _DeadlineStub:
-    """A gNMI stub whose unary calls carry a deadline unless the caller gives one."""
+class _AuthPlugin(grpc.AuthMetadataPlugin):
+    """Username and password as call credentials: added below gRPC's API layer, which its
+    ``GRPC_TRACE=api`` tracer prints (metadata given to the call is printed there, value and all)."""
 
-    def __init__(self, stub: Any, timeout: float) -> None:
+    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._metadata = metadata
+
+    def __call__(self, context: Any, callback: Any) -> None:
+        callback(self._metadata, None)
+
+
+class _DeadlineStub:
+    """A gNMI stub whose unary calls carry a deadline unless the caller gives one, and the
+    credentials on every call (pygnmi's own, empty, metadata is replaced)."""
+
+    def __init__(self, stub: Any, timeout: float, auth: dict[str, Any]) -> None:
         self._stub = stub
         self.timeout = timeout
+        self._auth = auth
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._stub, name)
-        if name not in ("Capabilities", "Get", "Set"):
-            return method  # Subscribe is long-lived
+        unary = name in ("Capabilities", "Get", "Set")  # Subscribe is long-lived: no deadline
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("timeout", self.timeout)
+            if unary:
+                kwargs.setdefault("timeout", self.timeout)
+            kwargs.pop("metadata", None)
+            kwargs.update(self._auth)
             return method(*args, **kwargs)
 
         return call
@@ -147,12 +159,12 @@ class _Client(gNMIclient):
 
     _STUB = "_gNMIclient__stub"  # pygnmi's private attribute (name-mangled ``self.__stub``)
 
-    def __init__(self, *args: Any, connect_timeout: float, rpc_timeout: float, metadata: list[tuple[str, str]],
+    def __init__(self, *args: Any, connect_timeout: float, rpc_timeout: float, auth: dict[str, Any],
                  **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # without the credentials: pygnmi would make channel options of them
         self._connect_timeout = connect_timeout
         self._rpc_timeout = rpc_timeout
-        self._metadata = metadata
+        self._auth = auth
         #: the answer to the Capabilities request pygnmi's ``connect()`` sends (no need to ask twice)
         self.last_capabilities: Any = None
 
@@ -161,7 +173,7 @@ class _Client(gNMIclient):
         stub = getattr(self, self._STUB, None)
         if not isinstance(stub, _DeadlineStub):
             raise RuntimeError("the gNMI session is not connected")
-        return getattr(stub, rpc)(request, metadata=self._metadata)
+        return getattr(stub, rpc)(request)
 
     def capabilities(self) -> Any:
         stub = getattr(self, self._STUB, None)
@@ -169,7 +181,7 @@ class _Client(gNMIclient):
             raise RuntimeError("this pygnmi version keeps its gNMI stub elsewhere; nwi cannot set deadlines")
         connecting = None
         if not isinstance(stub, _DeadlineStub):
-            connecting = _DeadlineStub(stub, self._connect_timeout)  # the first request opens the connection
+            connecting = _DeadlineStub(stub, self._connect_timeout, self._auth)  # the first request connects
             setattr(self, self._STUB, connecting)
         try:
             self.last_capabilities = super().capabilities()
@@ -195,9 +207,9 @@ class GnmiDriver(Driver):
             self.typed = self.codec.typed
         self._client: _Client | None = None
         self._info: DeviceInfo | None = None
-        self._tls_dir: Path | None = None
         self._pending: dict[str, list[Change]] = {}  # commit id -> every change it holds (for a later wave)
         self._commit_problem: tuple[str | None] | None = None  # asked once per session
+        self._tls_fds: list[int] = []
 
     def __repr__(self) -> str:
         return f"GnmiDriver({self.name!r}, {self.params.address}:{self.params.port})"
@@ -209,16 +221,15 @@ class GnmiDriver(Driver):
         if self.encoding not in ("json", "json_ietf"):
             raise UnsupportedEncoding(self.name, f"encoding {self.encoding!r}: the gNMI driver sends json or json_ietf")
         p = self.params
+        auth = self._auth()
         tls_files = self._tls_files()
         client = _Client(
             target=(p.address, p.port),
-            username=p.username or "",
-            password=p.password or "",
             insecure=p.insecure,
             skip_verify=p.skip_verify,
             connect_timeout=p.connect_timeout,
             rpc_timeout=p.operation_timeout,
-            metadata=[("username", p.username or ""), ("password", p.password or "")],  # what pygnmi sends
+            auth=auth,
             **tls_files,
         )
         try:
@@ -268,12 +279,30 @@ class GnmiDriver(Driver):
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self._tls_dir is not None:
-            shutil.rmtree(self._tls_dir, ignore_errors=True)
-            self._tls_dir = None
+        for fd in self._tls_fds:
+            os.close(fd)
+        self._tls_fds = []
+
+    def _auth(self) -> dict[str, Any]:
+        """How each call carries the credentials: call credentials on TLS (never printed by gRPC's
+        tracing), metadata on a plaintext channel (gRPC sends call credentials over TLS only, and there
+        the password crosses the network in clear anyway). Never channel options, as pygnmi does."""
+        p = self.params
+        if not p.username and not p.password:
+            return {}
+        for what, value in (("username", p.username or ""), ("password", p.password or "")):
+            if not (value.isascii() and value.isprintable()):
+                raise AuthenticationFailed(self.name, f"the {what} has characters gNMI cannot carry (non-ASCII or "
+                                                      "control characters): gRPC metadata is printable ASCII")
+        metadata = (("username", p.username or ""), ("password", p.password or ""))
+        if p.insecure:
+            return {"metadata": metadata}
+        return {"credentials": grpc.metadata_call_credentials(_AuthPlugin(metadata), name="nwi")}
 
     def _tls_files(self) -> dict[str, str]:
-        """pygnmi reads certificates from files: write the PEMs to a private temp dir for this session.
+        """pygnmi reads certificates from files: each PEM goes to an anonymous in-memory file (memfd),
+        named by ``/proc/self/fd/N``, so a client key never touches a disk and disappears with the
+        process however it ends (``kill -9`` included).
 
         pygnmi's ``path_cert`` alone is the trust root; with a key and root it
         is the client certificate (mutual TLS).
@@ -290,15 +319,13 @@ class GnmiDriver(Driver):
             return {"path_cert": system_ca}
         if p.client_cert is not None and (p.client_key is None or p.ca_cert is None):
             raise DriverError(self.name, "a client certificate needs its key and the CA certificate")
-        self._tls_dir = Path(tempfile.mkdtemp(prefix="nwi-gnmi-"))  # mode 0700
-
         def put(name: str, data: bytes) -> str:
-            assert self._tls_dir is not None
-            path = self._tls_dir / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            return str(path)
+            fd = os.memfd_create(f"nwi-{name}", os.MFD_CLOEXEC)
+            self._tls_fds.append(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            return f"/proc/self/fd/{fd}"
 
         assert p.ca_cert is not None
         if p.client_cert is None:
@@ -344,8 +371,11 @@ class GnmiDriver(Driver):
         gNMI answers NOT_FOUND for a whole Get when one of its paths is missing,
         which is the rule on a first apply. Then all their parents are read in
         one Get (recursively: a missing parent climbs further, and a missing
-        ancestor answers for everything under it); top-level paths, whose
-        parent is the whole device, are asked for one by one.
+        ancestor answers for everything under it). Top-level paths have the
+        whole device as their parent: list entries among them
+        (``/interface[name=e1]``) are read as every entry of their lists, in
+        one Get with wildcard keys (``/interface[name=*]``); only top-level
+        containers are asked for one by one.
         """
         try:
             response = _Response(self._get(client, paths))
@@ -362,10 +392,34 @@ class GnmiDriver(Driver):
         for parent, value in above.items():
             for kid in siblings[parent]:
                 out[kid] = _child(value, kid)
+        tops = [p for p in paths if p not in out and p not in above]  # top-level, and not a parent too
+        entries = [p for p in tops if p.elems[-1].keys]
+        if len(entries) > 1:
+            out.update(self._read_entries(client, entries))
         for p in paths:  # top-level paths: answered by the parents' read when one was a parent too
             if p not in out:
                 out[p] = above[p] if p in above else self._read(client, [p])[p]
         return out
+
+    def _read_entries(self, client: _Client, paths: list[GnmiPath]) -> dict[GnmiPath, Any]:
+        """Top-level list entries, read as all entries of their lists in one Get (keys ``*``): the
+        answer names each entry by its keys; one missing list fails the Get, so then each list alone
+        (a missing list answers for all its entries)."""
+        lists: dict[GnmiPath, list[GnmiPath]] = {}
+        for p in paths:
+            last = p.elems[-1]
+            every = GnmiPath((*p.elems[:-1], PathElem(last.name, tuple((k, "*") for k, _ in last.keys))), p.origin)
+            lists.setdefault(every, []).append(p)
+        try:
+            response = _Response(self._get(client, list(lists)))
+        except _NotFound:
+            if len(lists) == 1:
+                return {p: None for p in paths}
+            out: dict[GnmiPath, Any] = {}
+            for entries in lists.values():
+                out.update(self._read_entries(client, entries))
+            return out
+        return {p: response.subtree(p) for p in paths}
 
     def _get(self, client: _Client, paths: list[GnmiPath]) -> Sequence[Any]:
         request = gnmi_pb2.GetRequest(path=[path_to_proto(p) for p in paths], type=gnmi_pb2.GetRequest.CONFIG,

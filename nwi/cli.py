@@ -435,8 +435,9 @@ def get(
     objs = [s for s in objs if name is None or s.key.name == name]
     _not_found(kind, name, objs)
     objs.sort(key=lambda s: (s.seq is None, s.seq or 0, s.key))
-    _show(render.object_docs(objs), name, output,
-          lambda: render.object_rows(objs, wide=output == "wide", show_kind=kinds is None))
+    with _state_errors():  # a stored manifest is decoded only when shown
+        _show(render.object_docs(objs), name, output,
+              lambda: render.object_rows(objs, wide=output == "wide", show_kind=kinds is None))
 
 
 def _not_found(kind: str | None, name: str | None, found: list[Any]) -> None:

@@ -225,8 +225,28 @@ def _pem(data: Mapping[str, str], field: str) -> bytes:
 
 
 def _read_credentials_file(path: Path) -> dict[str, dict[str, Any]]:
-    """``{device-name or "*": {username, password}}`` in YAML."""
-    doc = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
-        raise CredentialsError(str(path), "must map device names (or '*') to {username, password}")
+    """``{device-name or "*": {username, password}}`` in YAML.
+
+    Every error names the file and where, never what is written there: the
+    file holds passwords, and PyYAML's own messages quote the offending line.
+    """
+    from nwi.loader import parse_yaml, read_input
+
+    try:
+        docs = parse_yaml(read_input(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CredentialsError(str(path), f"credentials file {path}: malformed YAML{where}") from None
+    except Exception as exc:  # unreadable, not a file, too large, too deep: the loader's message names no content
+        raise CredentialsError(str(path), f"credentials file {path}: {exc}") from None
+    doc = (docs[0] if docs else None) or {}
+    if len(docs) > 1 or not isinstance(doc, dict):
+        raise CredentialsError(str(path), f"credentials file {path}: must be one mapping of device names "
+                                          "(or '*') to {username, password}")
+    for device, entry in doc.items():
+        if not isinstance(entry, dict) or set(entry) - {"username", "password"} or not all(
+                isinstance(v, str) for v in entry.values()):
+            raise CredentialsError(str(path), f"credentials file {path}: entry {str(device)!r}: must be "
+                                              "{username: TEXT, password: TEXT}")
     return doc

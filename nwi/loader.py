@@ -13,7 +13,9 @@ import binascii
 import functools
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,11 @@ SKIPPED_CORE_KINDS = {"Namespace"}
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000  # YAML nodes per document once aliases are expanded
 MAX_PROPERTIES_BYTES = 1024 * 1024  # what one object may carry (etcd's own limit is 1.5 MiB)
+MAX_SECRET_BYTES = 1024 * 1024  # Kubernetes refuses a Secret above 1 MiB
+MAX_DEPTH = 100  # nesting of a document: deeper than any device's configuration tree, far below Python's limits
+#: Kubernetes' object names (RFC 1123 subdomain) and namespaces (RFC 1123 label)
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -118,23 +125,51 @@ def load_paths(
     return result
 
 
+class _Unreadable(Exception):
+    pass
+
+
+def read_input(path: Path) -> str:
+    """The file's text, read with the size limit enforced while reading (a file may grow, and
+    ``/dev/zero`` has no size); anything but a regular file is refused. A FIFO is opened without
+    waiting for a writer, so it is refused rather than hanging."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Unreadable("not a regular file (a device, FIFO or socket): input must be files")
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:
+                raise _Unreadable(f"file larger than {MAX_FILE_BYTES} bytes")
+            chunks.append(chunk)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"cannot read: not UTF-8 text (byte {exc.start})") from None
+
+
 def load_file(path: Path, default_namespace: str = "default", cache: ParseCache | None = None) -> InputSet:
     result = InputSet()
     name = str(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            result.errors.append(InputError(name, "", "", f"file larger than {MAX_FILE_BYTES} bytes"))
-            return result
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        result.errors.append(InputError(name, "", "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
+        text = read_input(path)
+    except _Unreadable as exc:
+        result.errors.append(InputError(name, "", "", str(exc)))
         return result
     docs = cache.get(text) if cache is not None else None
+    parsed = docs is None
     try:
         if docs is None:
             docs = parse_yaml(text)
-            if cache is not None:
-                cache.put(text, docs)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -147,6 +182,10 @@ def load_file(path: Path, default_namespace: str = "default", cache: ParseCache 
     for index, doc in enumerate(docs, start=1):
         if doc is not None:
             _load_into(result, doc, Source(name, index), default_namespace)
+    # only a file nwi accepted is kept, and never one with credentials in it (a Secret, or a refused
+    # file: a credentials file left in the directory, a password typed into a Device, `kind: secret`)
+    if parsed and cache is not None and not result.errors and not result.secrets:
+        cache.put(text, docs)
     return result
 
 
@@ -178,6 +217,49 @@ def _bad_value(node: yaml.Node) -> yaml.MarkedYAMLError:
     # the value itself stays out of the message: it may be a Secret's
     tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
     return yaml.constructor.ConstructorError(None, None, f"value is not a valid {tag}", node.start_mark)
+
+
+def _duplicate_key(mapping: yaml.MappingNode, again: yaml.Node) -> yaml.MarkedYAMLError:
+    first = next(k for k, _ in mapping.value if type(k) is yaml.ScalarNode and k.value == again.value
+                 and k.tag == again.tag)
+    at = first.start_mark
+    return yaml.constructor.ConstructorError(
+        None, None, f"duplicate key {printable(str(again.value))!r} (first at line {at.line + 1}, column "
+                    f"{at.column + 1})", again.start_mark)
+
+
+def _same_key_twice(mapping: yaml.MappingNode, key_node: yaml.ScalarNode) -> bool:
+    """Whether ``key_node``'s text is an earlier key's text of ``mapping`` too."""
+    for k, _ in mapping.value:
+        if k is key_node:
+            return False
+        if type(k) is yaml.ScalarNode and k.value == key_node.value and k.tag == key_node.tag:
+            return True
+    return False
+
+
+def printable(text: str) -> str:
+    """``text`` with control and other non-printable characters escaped, safe to show on a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _depth_exceeds(doc: Any, limit: int) -> bool:
+    """Whether ``doc`` nests mappings and lists deeper than ``limit`` (iteratively: no recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (Mapping, list)))
+    return False
 
 
 class _NotPlain(Exception):
@@ -224,6 +306,16 @@ class _Loader(_SafeLoader):
                 None, None, f"{node.value} is not a number JSON can carry (no NaN or Infinity)", node.start_mark)
         return value
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """PyYAML's, refusing a key given twice (PyYAML keeps the last; the Kubernetes API refuses it)."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if type(key_node) is yaml.ScalarNode and key_node.tag != "tag:yaml.org,2002:merge":
+                if (key_node.tag, key_node.value) in seen:
+                    raise _duplicate_key(node, key_node)
+                seen.add((key_node.tag, key_node.value))
+        return super().construct_mapping(node, deep)
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
@@ -252,6 +344,8 @@ class _Loader(_SafeLoader):
                 if type(key_node) is not yaml.ScalarNode:
                     raise _NotPlain
                 key = intern(key_node.value) if key_node.tag == _STR else self.construct_direct(key_node)
+                if key in out and _same_key_twice(node, key_node):  # (1 and `yes` are equal keys, not the same)
+                    raise _duplicate_key(node, key_node)
                 if type(value_node) is yaml.ScalarNode and value_node.tag == _STR:
                     out[key] = value_node.value
                 else:
@@ -337,6 +431,15 @@ def _load_into(result: InputSet, doc: Any, source: Source, default_namespace: st
             else:
                 result.errors.append(InputError(str(source), "List", f"items[{i}]", "must be a mapping"))
         return
+    if _depth_exceeds(doc, MAX_DEPTH):
+        meta = doc.get("metadata")
+        name = meta.get("name") if isinstance(meta, Mapping) else None
+        label = f"{printable(str(kind or ''))} {printable(str(name))}" if name else printable(str(kind or ""))
+        where = "spec.properties" if _depth_exceeds(doc.get("properties"), MAX_DEPTH - 1) or (
+            isinstance(doc.get("spec"), Mapping) and _depth_exceeds(doc["spec"].get("properties"), MAX_DEPTH - 2)) \
+            else ""
+        result.errors.append(InputError(str(source), label, where, f"nested deeper than {MAX_DEPTH} levels"))
+        return
     try:
         obj = build_object(doc, source, default_namespace)
     except InvalidInput as exc:
@@ -353,10 +456,33 @@ def _load_into(result: InputSet, doc: Any, source: Source, default_namespace: st
         result.secrets.append(obj)
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid Kubernetes object name (an RFC 1123 subdomain), or None."""
+    if len(name) > 253:
+        return f"{len(name)} characters; at most 253"
+    if not _SUBDOMAIN.fullmatch(name):
+        return (f"{printable(name)!r} is not a valid name: lower case letters, digits, '-' and '.', "
+                "starting and ending with a letter or digit (RFC 1123)")
+    return None
+
+
+def namespace_problem(namespace: str) -> str | None:
+    """Why ``namespace`` is not a valid Kubernetes namespace (an RFC 1123 label), or None."""
+    if len(namespace) > 63:
+        return f"{len(namespace)} characters; at most 63"
+    if not _LABEL.fullmatch(namespace):
+        return (f"{printable(namespace)!r} is not a valid namespace: lower case letters, digits and '-', "
+                "starting and ending with a letter or digit (RFC 1123 label)")
+    return None
+
+
 def build_object(
-    doc: Mapping[str, Any], source: Source, default_namespace: str = "default"
+    doc: Mapping[str, Any], source: Source, default_namespace: str = "default", check_names: bool = True
 ) -> ConfigObject | DeviceObject | SecretObject | None:
-    """Validate one resource document; raise :class:`InvalidInput` naming every bad field."""
+    """Validate one resource document; raise :class:`InvalidInput` naming every bad field.
+
+    ``check_names``: refuse names and namespaces Kubernetes would (off for what an older nwi stored,
+    so that such state stays readable)."""
     kind = doc.get("kind")
     api_version = doc.get("apiVersion")
     meta = doc.get("metadata")
@@ -364,12 +490,16 @@ def build_object(
     if not isinstance(kind, str) or not kind:
         raise InvalidInput([InputError(src, "", "kind", "missing or not a string")])
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str) or not meta.get("name"):
-        raise InvalidInput([InputError(src, kind, "metadata.name", "missing or not a string")])
+        raise InvalidInput([InputError(src, printable(kind), "metadata.name", "missing or not a string")])
     namespace = meta.get("namespace") or default_namespace
     if not isinstance(namespace, str):
-        raise InvalidInput([InputError(src, kind, "metadata.namespace", "must be a string")])
+        raise InvalidInput([InputError(src, printable(kind), "metadata.namespace", "must be a string")])
+    label = f"{printable(kind)} {printable(namespace)}/{printable(meta['name'])}"
+    name_errors = [InputError(src, label, where, problem) for where, problem in (
+        ("metadata.name", name_problem(meta["name"])), ("metadata.namespace", namespace_problem(namespace))) if problem]
+    if name_errors and check_names:
+        raise InvalidInput(name_errors)
     key = object_key(kind, namespace, meta["name"])
-    label = f"{kind} {namespace}/{meta['name']}"
 
     if api_version == "v1" and kind in SKIPPED_CORE_KINDS:
         return None
@@ -532,6 +662,9 @@ def parse_depends_on(value: Any, own: ObjectKey, own_api_version: str = API_VERS
         namespace = ref.get("namespace", own.namespace)
         if not isinstance(namespace, str) or not namespace:
             raise DependsOnError(f"{where}.namespace", "must be a non-empty string")
+        for fld, problem in (("name", name_problem(ref["name"])), ("namespace", namespace_problem(namespace))):
+            if problem:
+                raise DependsOnError(f"{where}.{fld}", problem)
         dep = object_key(ref["kind"], namespace, ref["name"])
         if dep == own:
             raise DependsOnError(where, "an object cannot depend on itself")
@@ -565,4 +698,8 @@ def _secret_data(doc: Mapping[str, Any], src: str, label: str) -> dict[str, str]
     if not isinstance(string_data, Mapping):
         raise InvalidInput([InputError(src, label, "stringData", "must be a mapping")])
     data.update({str(k): str(v) for k, v in string_data.items()})
+    size = sum(len(k) + len(v.encode("utf-8", "surrogatepass")) for k, v in data.items())
+    if size > MAX_SECRET_BYTES:
+        raise InvalidInput([InputError(src, label, "data", f"{size} bytes; a Secret holds at most "
+                                                           f"{MAX_SECRET_BYTES} (as Kubernetes)")])
     return data

@@ -9,8 +9,9 @@ Safety: an entry is found by the SHA-256 of the file's text together with a
 salt made of this package's parsing code and PyYAML's (and libyaml's)
 version, so an entry can be neither stale nor read by another version of
 the parser. Only documents that JSON gives back exactly (checked when
-storing) are stored, a file that fails to parse never is, and any unreadable
-entry is a miss. Entries not used by a load are removed after it, so the
+storing) are stored, a file that fails to parse or to load never is (the
+loader puts only files it accepted), nor one holding a Secret or any key
+that names a credential, and any unreadable entry is a miss. Entries not used by a load are removed after it, so the
 cache holds one input set.
 """
 
@@ -93,11 +94,30 @@ class ParseCache:
                 entry.unlink(missing_ok=True)
 
 
+#: keys that hold a credential wherever they appear (matched without case, '-' or '_')
+_CREDENTIAL_KEYS = ("password", "passwd", "secret", "token", "privatekey", "stringdata")
+
+
 def _holds_secret(doc: Any) -> bool:
-    """A Secret, or a List with one among its items."""
-    if not isinstance(doc, dict):
-        return False
-    if doc.get("kind") == "Secret":
-        return True
-    items = doc.get("items")
-    return doc.get("kind") == "List" and isinstance(items, list) and any(_holds_secret(i) for i in items)
+    """A Secret in any spelling, or anything anywhere under a key that names a credential.
+
+    The loader caches only files it accepted, which already leaves out a
+    credentials file, a Device with a password typed into it and ``kind:
+    secret``; this is the second lock on the same door (properties may carry a
+    user's password for the device, and those stay out of the state too).
+    """
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if str(value.get("kind", "")).lower() == "secret":
+                return True
+            for key, child in value.items():
+                flat = str(key).lower().replace("-", "").replace("_", "")
+                if any(word in flat for word in _CREDENTIAL_KEYS) or flat.endswith(".key"):
+                    return True
+                if isinstance(child, (dict, list)):
+                    stack.append(child)
+        elif isinstance(value, list):
+            stack.extend(v for v in value if isinstance(v, (dict, list)))
+    return False

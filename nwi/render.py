@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from nwi.graph import DependencyGraph, describe_cycle
+from nwi.loader import printable
 from nwi.model import DeviceObject, ObjectKey
 from nwi.planner import DeviceBatch
 from nwi.store import StoredObject
@@ -43,6 +44,8 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     """Plain columns separated by three spaces, like kubectl."""
     if not rows:
         return ""
+    # a terminal never gets a raw control character (an escape sequence in a name from older state)
+    rows = [[c if c.isprintable() else printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nwi import jsontext
-from nwi.loader import InvalidInput, build_object
+from nwi.loader import InvalidInput, build_object, printable
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
 from nwi.status import ObjectStatus, now
 
@@ -110,10 +110,10 @@ class StoredObject:
             try:
                 doc = jsontext.loads(self._manifest)
                 doc.setdefault("metadata", {})["generation"] = self.generation
-                obj = build_object(doc, Source("<state>"))
+                obj = build_object(doc, Source("<state>"), check_names=False)
             except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
-                raise StateError(f"state.db: object {self.key}: stored manifest is corrupt "
-                                 f"({str(exc).splitlines()[0]}); {_RECOVER}") from None
+                raise StateError(f"state.db: object {printable(str(self.key))}: stored manifest is corrupt "
+                                 f"({printable(str(exc).splitlines()[0])}); {_RECOVER}") from None
             if not isinstance(obj, ConfigObject):
                 raise StateError(f"state.db: object {self.key}: stored manifest is not a config object; {_RECOVER}")
             self._obj = obj
@@ -267,10 +267,10 @@ class Store:
         try:
             for key, manifest in self._db.execute("SELECT key, manifest FROM devices"):
                 try:
-                    dev = build_object(jsontext.loads(manifest), Source("<state>"))
+                    dev = build_object(jsontext.loads(manifest), Source("<state>"), check_names=False)
                 except (ValueError, TypeError, AttributeError, InvalidInput) as exc:
                     raise StateError(f"{self.db_file}: device {key}: stored manifest is corrupt "
-                                     f"({str(exc).splitlines()[0]}); {_RECOVER}") from None
+                                     f"({printable(str(exc).splitlines()[0])}); {_RECOVER}") from None
                 if not isinstance(dev, DeviceObject):
                     raise StateError(f"{self.db_file}: device {key}: stored manifest is not a Device; {_RECOVER}")
                 out.append(dev)

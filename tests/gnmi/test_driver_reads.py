@@ -95,3 +95,25 @@ def test_nested_requested_paths_are_cut_out_of_their_ancestor() -> None:
         paths[4]: [{"name": "eth0", "mtu": 1500}],
         paths[5]: {"name": "eth0", "mtu": 1500},
     }
+
+
+def test_missing_top_level_list_entries_are_read_in_one_request_not_one_per_path() -> None:
+    """300 ``/interface[name=...]`` on one device, most missing: the first Get fails (NOT_FOUND), then one
+    Get with wildcard keys answers for every entry (it was one Get per path: 95 s at 0.3 s latency)."""
+    store = CountingStore("r1", None)
+    with connected(store) as driver:
+        tree = Tree()
+        for i in range(0, 300, 7):  # some exist
+            tree.replace(P(f"/interface[name=e{i}]"), {"name": f"e{i}", "mtu": i})
+        tree.replace(P("/system/name"), "r1")
+        store.save(tree)
+        paths = [P(f"/interface[name=e{i}]") for i in range(300)]
+        paths += [P(f"/lag[name=l{i}]") for i in range(5)]  # a second list, wholly missing
+        paths += [P("/system"), P("/absent")]  # top-level containers are still asked for alone
+        store.reads = 0
+        got = driver.read(paths)
+        assert store.reads <= 4  # the batch, both lists at once, then /system and /absent alone
+        assert got[P("/system")] == {"name": "r1"} and got[P("/absent")] is None
+        for i in range(300):
+            assert got[P(f"/interface[name=e{i}]")] == ({"name": f"e{i}", "mtu": i} if i % 7 == 0 else None)
+        assert all(got[P(f"/lag[name=l{i}]")] is None for i in range(5))

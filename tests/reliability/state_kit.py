@@ -110,13 +110,14 @@ def config(name: str, device: str, path: str, properties: dict[str, Any], depend
             "spec": {"switchID": device, "path": path, "properties": properties}}
 
 
-def nwi_process(state_dir: Path, *args: str | os.PathLike[str], **kwargs: Any) -> subprocess.Popen[str]:
-    """``nwi ARGS`` as its own process (a new process group, so signals reach it alone)."""
-    env = {**os.environ, "NWI_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
-    env.pop("NWI_LOCK_TIMEOUT", None)
-    return subprocess.Popen([sys.executable, "-m", "nwi.cli", *map(str, args)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            **kwargs)
+def nwi_process(state_dir: Path, *args: str | os.PathLike[str], env: dict[str, str] | None = None
+                ) -> subprocess.Popen[str]:
+    """``nwi ARGS`` as its own process (a new process group, so signals reach it alone); ``env``: more
+    environment variables."""
+    environ = {**os.environ, "NWI_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
+    environ.pop("NWI_LOCK_TIMEOUT", None)
+    return subprocess.Popen([sys.executable, "-m", "nwi.cli", *map(str, args)], cwd=REPO, env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def nwi_run(state_dir: Path, *args: str | os.PathLike[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

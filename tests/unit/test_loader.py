@@ -170,7 +170,6 @@ _TRICKY_YAML = [
     "a: {<<: {x: 1}, y: 2}\n",
     "=: value-key\n",
     "a: {=: 1}\n",
-    "a: 1\na: 2\n",
     "1: int-key\nyes: bool-key\n~: null-key\n1.5: float-key\n",
     "? [a, b]\n: unhashable\n",
     "? {a: 1}\n: unhashable\n",
@@ -225,6 +224,33 @@ def test_the_loader_has_no_path_resolvers() -> None:
 @pytest.mark.parametrize("text", _TRICKY_YAML)
 def test_yaml_is_read_as_pyyaml_safe_load_reads_it(text: str) -> None:
     assert _ours(text) == _reference(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: 2\na: 3\n",                          # built directly
+    "x: &x {k: 1}\na: 1\nb: *x\na: 3\n",             # anchors: built by PyYAML's constructor
+    "spec:\n  path: /a\n  path: /b\n",              # nested
+    '{"a": 1, "a": 2}',                                # JSON input files too
+])
+def test_duplicate_keys_are_refused_naming_both_places(text: str) -> None:
+    """PyYAML keeps the last of two equal keys (``path:`` twice applied the second); the Kubernetes
+    API refuses the document, and so does nwi, saying where each one is."""
+    import yaml
+
+    from nwi.loader import parse_yaml
+
+    with pytest.raises(yaml.YAMLError) as caught:
+        parse_yaml(text)
+    first = next(i for i, line in enumerate(text.splitlines()) if "a" in line or "path" in line)
+    assert "duplicate key" in str(caught.value)
+    assert f"first at line {first + 1}" in str(caught.value) or "first at line 1" in str(caught.value)
+    assert caught.value.problem_mark is not None  # type: ignore[attr-defined]
+
+
+def test_merge_keys_may_repeat_what_they_merge() -> None:
+    from nwi.loader import parse_yaml
+
+    assert parse_yaml("base: &b {a: 1}\nx:\n  <<: *b\n  a: 2\n")[0]["x"] == {"a": 2}
 
 
 @settings(max_examples=300)
