@@ -71,3 +71,22 @@ def test_a_device_with_spec_models_gets_a_driver_with_them(tmp_path: Path) -> No
     driver = plain.driver(plain.resolve(obj).id, None)  # type: ignore[arg-type]
     assert driver.typed is None
     driver.apply(Transaction("v1", [Change(Op.UPDATE, parse_path("/box"), {"small": -1}, owner="b")]))
+
+
+def test_full_checks_validate_the_whole_configuration() -> None:
+    """``full``: a VPLS naming a customer the configuration lacks is refused at the leafref, as SR OS would."""
+    from nwi.drivers.schema_store import ModelledDatastore
+
+    dirs, modules = VENDORS["sros"]
+    need(*dirs)
+    store = ModelledDatastore(DeviceStore("pe", None), load_model_set(dirs, modules), "full")
+    vpls = Change(Op.UPDATE, parse_path("/configure/service/vpls[service-name=v1]"),
+                  {"service-id": 10, "customer": "7"}, owner="vpls")
+    with pytest.raises(SchemaRejected, match=r"vpls\[service-name='v1'\]/customer: .*leafref") as err:
+        store.commit(Transaction("pe", [vpls]))
+    assert err.value.failed_owners == ("vpls",)
+    customer = Change(Op.UPDATE, parse_path("/configure/service/customer[customer-name=7]"), {"customer-id": 7},
+                      owner="customer")
+    store.commit(Transaction("pe", [customer, vpls]))  # with its customer, the whole configuration is valid
+    # values (the default) checks what is set, not what it refers to
+    ModelledDatastore(DeviceStore("pe2", None), load_model_set(dirs, modules)).commit(Transaction("pe2", [vpls]))
