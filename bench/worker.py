@@ -27,13 +27,13 @@ from bench.intents import NAMESPACE
 from bench.memory import peak_rss_mb
 
 
-def apply(directory: Path, state_dir: Path, workers: int) -> dict[str, Any]:
+def apply(directory: Path, state_dir: Path, workers: int, atomic: bool = False) -> dict[str, Any]:
     import nwi.drivers.gnmi  # noqa: F401  (imported before the clock starts, as bench.naive imports pygnmi)
     from nwi.session import Options, Session, validate_inputs
     from nwi.status import Phase
 
     start = time.perf_counter()
-    opts = Options(state_dir=state_dir, namespace=NAMESPACE, workers=workers)
+    opts = Options(state_dir=state_dir, namespace=NAMESPACE, workers=workers, atomic=atomic)
     inputs = validate_inputs([directory], opts, cache=True)  # as `nwi apply` loads
     loaded = time.perf_counter()
     session = Session(opts, inputs)
@@ -94,10 +94,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     a.add_argument("directory", type=Path)
     a.add_argument("state_dir", type=Path)
     a.add_argument("--workers", type=int, default=16)
+    a.add_argument("--atomic", action="store_true", help="the whole run as one network-wide transaction")
     p = sub.add_parser("plan")
     p.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
-    result = apply(args.directory, args.state_dir, args.workers) if args.command == "apply" else plan(args.directory)
+    if args.command == "apply":
+        result = apply(args.directory, args.state_dir, args.workers, args.atomic)
+    else:
+        result = plan(args.directory)
     sys.stdout.write(json.dumps(result) + "\n")
 
 

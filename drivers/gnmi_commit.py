@@ -65,23 +65,15 @@ def message(name: str) -> Any:
 
 def extension(commit_id: str, action: str, rollback_seconds: float | None = None) -> Any:
     """An ``Extension`` carrying ``Commit{id, <action>}``; action: commit, confirm, cancel, set_rollback_duration."""
-    commit = message("Commit")(id=commit_id)
-    if action == "commit":
-        request = commit.commit
-        request.SetInParent()
-        if rollback_seconds is not None:
-            _set_duration(request.rollback_duration, rollback_seconds)
-    elif action == "set_rollback_duration":
-        request = commit.set_rollback_duration
-        request.SetInParent()
-        if rollback_seconds is not None:
-            _set_duration(request.rollback_duration, rollback_seconds)
-    elif action in ("confirm", "cancel"):
-        getattr(commit, action).SetInParent()
-    else:
-        raise ValueError(f"unknown commit action {action!r}")
     ext = message("Extension")()
-    ext.commit.CopyFrom(commit)
+    commit = ext.commit  # filled in place: no message crosses between classes
+    commit.id = commit_id
+    if action not in ("commit", "confirm", "cancel", "set_rollback_duration"):
+        raise ValueError(f"unknown commit action {action!r}")
+    request = getattr(commit, action)
+    request.SetInParent()
+    if action in ("commit", "set_rollback_duration") and rollback_seconds is not None:
+        _set_duration(request.rollback_duration, rollback_seconds)
     return ext
 
 

@@ -83,19 +83,28 @@ def new_commit_id(group: str) -> str:
     return f"nwi-{name[:40]}-{uuid.uuid4().hex[:10]}"
 
 
-def internal_waves(members: Sequence[ConfigObject]) -> list[list[ConfigObject]]:
-    """The group's members by dependency level among themselves (dependencies outside are done already)."""
+def internal_waves(members: Sequence[ConfigObject], device_of: Mapping[ObjectKey, str]) -> list[list[ConfigObject]]:
+    """The group's members by dependency level among themselves (dependencies outside are done already).
+
+    Levels count across devices only: a dependency on the same device goes into the same prepare, ahead of
+    its dependent (one commit on that device holds both, in that order, all or nothing), so a chain that
+    stays on one device costs that device one prepare, not one per link; a dependency on another device
+    puts the dependent a wave later, where its device's prepare is planned against what the earlier
+    waves left on the devices. Within a wave, members keep a dependency order.
+    """
     by_key = {m.key: m for m in members}
     ts: graphlib.TopologicalSorter[ObjectKey] = graphlib.TopologicalSorter()
     for m in members:
         ts.add(m.key, *[d for d in m.depends_on if d in by_key])
-    ts.prepare()
-    waves = []
-    while ts.is_active():
-        ready = ts.get_ready()
-        order = {k: i for i, k in enumerate(by_key)}
-        waves.append(sorted((by_key[k] for k in ready), key=lambda m: order[m.key]))
-        ts.done(*ready)
+    order = list(ts.static_order())
+    level: dict[ObjectKey, int] = {}
+    for key in order:
+        own = device_of[key]
+        level[key] = max((level[d] + (device_of[d] != own) for d in by_key[key].depends_on if d in by_key),
+                         default=0)
+    waves: list[list[ConfigObject]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for key in order:
+        waves[level[key]].append(by_key[key])
     return waves
 
 
@@ -263,7 +272,7 @@ class Coordinator:
                 self.journal.write(record)  # before anything reaches a device
             # phase 1: prepare, wave by wave
             failed: dict[str, DriverError] = {}
-            for wave in internal_waves(members):
+            for wave in internal_waves(members, device_of):
                 by_device: dict[str, list[ConfigObject]] = defaultdict(list)
                 for m in wave:
                     by_device[device_of[m.key]].append(m)

@@ -337,3 +337,13 @@ def _update(path: str, value: Any) -> Any:
     from nwi.path import parse_path
 
     return Change(Op.UPDATE, parse_path(path), value)
+
+
+def test_a_chain_on_one_device_costs_it_one_prepare_in_dependency_order() -> None:
+    lab = TxnLab()
+    objs = [gobj("svc", "pe1", "/service/vpls[name=v]", {"name": "v", "customer": "c"}, "g", deps=["cust"]),
+            gobj("cust", "pe1", "/customer[name=c]", {"name": "c"}, "g"),
+            gobj("far", "pe2", "/service/vpls[name=v]", {"name": "v"}, "g", deps=["svc"])]
+    assert lab.apply(objs).ok
+    assert [(d, o) for d, o, _ in lab.calls if o == "prepare"] == [("pe1", "prepare"), ("pe2", "prepare")]
+    assert lab.device("pe1")["service"]["vpls"][0]["customer"] == "c"
