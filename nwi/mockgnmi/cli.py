@@ -81,8 +81,9 @@ def mock_gnmi(
                  "refuse fail with INVALID_ARGUMENT, Capabilities announces the modules.")
     ] = None,
     yang_module: Annotated[
-        list[str] | None, typer.Option(help="With --yang-path: load only these modules (names or globs); "
-                                            "default: every module under the directories.")
+        list[str] | None, typer.Option(help="With --yang-path: load these modules (names or globs); default: "
+                                            "those of the kind whose models the directories hold (nokia-conf, "
+                                            "srl_nokia-*, openconfig-*).")
     ] = None,
     yang_checks: Annotated[
         str, typer.Option(help="values: nodes and leaf values of each Set; full: also mandatory nodes, "

@@ -24,7 +24,7 @@ defaults and a ``targets`` list::
         yangPath: [yang/oc]    # YANG modules the target runs (relative to this file; also a top-level
                                #   default, and --yang-path): Sets they refuse fail with INVALID_ARGUMENT
                                #   naming the node, Capabilities announces them (nwi.mockgnmi.schema)
-        yangModules: [openconfig-interfaces]   # only these modules (default: all under yangPath)
+        yangModules: [openconfig-interfaces]   # these modules (default: the kind's, as --yang-module)
         yangChecks: values     # or full: also mandatory nodes, must/when, leafrefs of the whole config
         modules:               # the module of each top-level node: JSON_IETF answers qualify
           interfaces: openconfig-interfaces   #   its members with it (RFC 7951 section 4)

@@ -17,13 +17,21 @@ from pathlib import Path
 
 from nwi.drivers.schema_store import ModelledDatastore
 from nwi.mockgnmi.target import Model, Target
+from nwi.schema import KIND_MODELS
 from nwi.schema.models import ModelSet, load_model_set
 from nwi.schema.rfc7951 import Checks, codec_for
 
 
 def load(yang_paths: Sequence[str | Path], modules: Sequence[str] | None = None) -> ModelSet:
-    """The model set of a target: every module under the directories unless ``modules`` names some
-    (names or globs such as ``srl_nokia-*``). Raises ``nwi.schema.models.ModelSetError``."""
+    """The model set of a target: ``modules`` (names or globs such as ``srl_nokia-*``) when given, else
+    what a device of the kind whose models the directories hold runs (SR OS: ``nokia-conf``; SR Linux:
+    ``srl_nokia-*``; OpenConfig: ``openconfig-*``; a vendor's own before OpenConfig), else every
+    module under them. Raises ``nwi.schema.ModelSetError``."""
+    if modules is None:
+        kinds = sorted(KIND_MODELS.values(), key=lambda k: k.generic)  # a vendor's native models first
+        for kind in kinds:
+            if kind.available(yang_paths):
+                return kind.load(yang_paths)
     features = {"srl_nokia-features": ("*",)} if _has_module(yang_paths, "srl_nokia-features") else None
     return load_model_set(yang_paths, modules, features)
 
