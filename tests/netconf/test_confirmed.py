@@ -119,3 +119,10 @@ def test_a_refused_prepare_changes_nothing_and_leaves_no_pending_commit(
     assert _description(m, "eth18") is None
     driver.apply(_iface("eth19", "plain commit works"))  # no confirmed commit was left pending
     assert _description(m, "eth19") == "plain commit works"
+
+
+def test_a_server_without_a_candidate_is_refused_with_the_reason(running_driver: NetconfDriver) -> None:
+    problem = running_driver.confirmed_commit_problem()
+    assert problem is not None and "lacks :candidate" in problem
+    with pytest.raises(TransactionRejected, match="no commit with a revert timer"):
+        running_driver.prepare(_iface("eth20", "never"), "nwi-t-7", 60)
