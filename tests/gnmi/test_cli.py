@@ -74,6 +74,36 @@ def test_tls_flag_writes_certificates_a_client_can_verify(tmp_path: Path,
     assert (tmp_path / "certs" / "server-key.pem").stat().st_mode & 0o077 == 0  # private keys stay private
 
 
+def test_devices_file_modules_and_bare_strings(tmp_path: Path, clients: Callable[..., gNMIclient]) -> None:
+    path = write_file(tmp_path / "d.yaml", """
+modules: {system: openconfig-system}
+targets:
+  - {name: strict, port: 0}
+  - {name: lenient, port: 0, bareStrings: true, modules: {interfaces: openconfig-interfaces}}
+""")
+    with spawned(["--devices", str(path)]) as proc:
+        strict = clients(proc.port_of("strict"), username="", password="")
+        with pytest.raises(gNMIException) as exc:
+            strict.set(update=[("/system/config/hostname", "r1")], encoding="json_ietf")  # pygnmi: unquoted
+        assert rpc_error(exc.value).code() == grpc.StatusCode.INVALID_ARGUMENT
+        strict.set(update=[("/system/config/hostname", '"r1"')], encoding="json_ietf")
+        assert get_val(strict, "/") == {"openconfig-system:system": {"config": {"hostname": "r1"}}}
+        lenient = clients(proc.port_of("lenient"), username="", password="")
+        lenient.set(update=[("/system/config/hostname", "r2"), ("/interfaces/x", "up")], encoding="json_ietf")
+        assert get_val(lenient, "/") == {"openconfig-system:system": {"config": {"hostname": "r2"}},
+                                         "openconfig-interfaces:interfaces": {"x": "up"}}
+
+
+def test_bare_strings_flag(clients: Callable[..., gNMIclient]) -> None:
+    with spawned(["--port", "0", "--bare-strings"]) as proc:
+        c = clients(proc.port_of("mock"), username="", password="")
+        c.set(update=[("/system/config/hostname", "r1")], encoding="json_ietf")
+        assert get_val(c, "/system/config/hostname") == "r1"
+        with pytest.raises(gNMIException) as exc:
+            c.set(update=[("/system/config", '{"hostname": ')], encoding="json_ietf")
+        assert rpc_error(exc.value).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_refused_target_flag(tmp_path: Path) -> None:
     path = write_file(tmp_path / "d.yaml", "targets: [{name: up, port: 0}, {name: down, port: 0}]\n")
     with spawned(["--devices", str(path), "--refuse", "down"]) as proc:
@@ -92,6 +122,9 @@ def test_refused_target_flag(tmp_path: Path) -> None:
     ("targets: [{name: a, faults: {failCode: NOPE, failSets: 1}}]", "unknown gRPC status code"),
     ("targets: [{name: a, passwordEnv: NWI_TEST_UNSET_VAR, username: u}]", "is not set"),
     ("targets: [{name: a, port: 70000}]", "0..65535"),
+    ("targets: [{name: a, modules: [openconfig-interfaces]}]", "'modules' maps a top-level node"),
+    ("modules: {interfaces: 'oc:x'}\ntargets: [{name: a}]", "'modules' maps a top-level node"),
+    ("targets: [{name: a, bareStrings: 'yes'}]", "'bareStrings' must be true or false"),
 ])
 def test_bad_devices_files_are_rejected_with_a_clear_message(tmp_path: Path, text: str, message: str) -> None:
     path = write_file(tmp_path / "d.yaml", text)
