@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from nwi.drivers.base import ConnectionParams, Driver, DriverError
-from nwi.model import ConfigObject, DeviceObject, DeviceSpec, ObjectKey, SecretObject
+from nwi.model import ConfigObject, DeviceObject, DeviceSpec, ObjectKey, SecretObject, SecretRef
 
 if TYPE_CHECKING:
     from nwi.schema import ModelSet
@@ -89,6 +89,7 @@ class Inventory:
         credentials_file: Path | None = None,
         environ: Mapping[str, str] | None = None,
         yang_paths: Sequence[Path] = (),
+        model_dirs: Mapping[tuple[str, str], Path] | None = None,
     ) -> None:
         self.devices = {d.key: d for d in devices}
         self.secrets = {s.key: s for s in secrets}
@@ -99,6 +100,8 @@ class Inventory:
         self.resolved: dict[str, ResolvedDevice] = {}
         #: --yang-path: every device without models of its own runs its objects' kind's models
         self.yang_paths = tuple(yang_paths)
+        #: (namespace, name) of a ConfigMap of models -> the directory its files were written to (operator)
+        self.model_dirs = dict(model_dirs or {})
         #: the kinds of the objects resolved to each device (which kind's models it runs)
         self.kinds: dict[str, set[str]] = {}
 
@@ -126,8 +129,10 @@ class Inventory:
 
     # ---- models --------------------------------------------------------------------
     def models(self, device_id: str) -> ModelSet | None:
-        """The YANG models a resolved device runs: its ``spec.models``, else (with ``yang_paths``) the
-        models of its objects' kind; None: no models, values are sent and compared as written.
+        """The YANG models a resolved device runs: its ``spec.models`` (the modules it names, else its
+        objects' kind's where its directories hold them, else every module there), else (with
+        ``yang_paths``) the models of its objects' kind; None: no models, values are sent and compared
+        as written.
 
         A device serving objects of several kinds with models runs the first kind's (by name) unless
         its ``spec.models`` names them all. Raises DriverError when the models do not load.
@@ -140,11 +145,12 @@ class Inventory:
 
         try:
             if spec is not None:
+                dirs = self._model_dirs(rd, spec.yang_path, spec.config_map_ref)
                 modules = spec.modules
-                if modules is None:
+                if modules is None:  # the kind's modules where the directories hold them, else all of theirs
                     modules = [m for k in sorted(self.kinds.get(device_id, ())) if (km := models_for_kind(k))
-                               for m in km.modules] or None
-                return load_model_set(spec.yang_path, modules)
+                               and km.available(dirs) for m in km.modules] or None
+                return load_model_set(dirs, modules)
             for kind in sorted(self.kinds.get(device_id, ())):
                 km = models_for_kind(kind)
                 if km is not None:
@@ -152,6 +158,16 @@ class Inventory:
         except ModelSetError as exc:
             raise DriverError(rd.name, f"YANG models: {exc}") from exc
         return None
+
+    def _model_dirs(self, rd: ResolvedDevice, yang_path: list[str] | None, ref: SecretRef | None) -> list[Path]:
+        if yang_path is not None:
+            return [Path(p) for p in yang_path]
+        assert ref is not None and rd.device is not None
+        where = (rd.device.key.namespace, ref.name)
+        if where not in self.model_dirs:
+            raise DriverError(rd.name, f"YANG models: ConfigMap {where[0]}/{where[1]} (spec.models.configMapRef) "
+                                       "not found; only the operator reads ConfigMaps (the CLI takes yangPath)")
+        return [self.model_dirs[where]]
 
     # ---- credentials -----------------------------------------------------------------
     def _secret(self, namespace: str, name: str) -> dict[str, str]:

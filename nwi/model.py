@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nwi import jsontext
 from nwi.kinds import API_VERSION, DEPENDS_ON, TRANSACTION, TRANSACTION_SIZE, DriverName
@@ -106,13 +106,24 @@ class Timeouts(_Spec):
 class ModelsSpec(_Spec):
     """The YANG models a device runs: nwi encodes, types and checks what it sends to it by them."""
 
-    yang_path: list[str] = Field(
-        alias="yangPath", min_length=1,
-        description="Directories holding the device's YANG modules (searched recursively). The operator "
-                    "reads them from its own file system: mount a ConfigMap or volume there.")
+    yang_path: list[str] | None = Field(
+        None, alias="yangPath", min_length=1,
+        description="Directories holding the device's YANG modules (searched recursively); the operator "
+                    "reads its own file system (a mounted volume).")
+    config_map_ref: SecretRef | None = Field(
+        None, alias="configMapRef",
+        description="Operator only: a ConfigMap in the Device's namespace whose keys are .yang files "
+                    "(small model sets: a ConfigMap holds at most 1 MiB).")
     modules: list[str] | None = Field(
         None, description="Modules to load (names or globs such as srl_nokia-*); default: the modules of "
-                          "the kind of the device's objects (SROSConfig: nokia-conf, ...).")
+                          "the kind of the device's objects (SROSConfig: nokia-conf, ...) where the models "
+                          "hold them, else every module there.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelsSpec:
+        if (self.yang_path is None) == (self.config_map_ref is None):
+            raise ValueError("give exactly one of yangPath and configMapRef")
+        return self
 
 
 class DeviceSpec(_Spec):

@@ -44,6 +44,10 @@ class Api(Protocol):
 
     def read_secret(self, namespace: str, name: str) -> SecretObject | None: ...
 
+    def read_config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's ``data`` (None when it is missing or not readable)."""
+        ...
+
     def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> list[dict[str, Any]]: ...
 
 
@@ -119,6 +123,16 @@ class KubeApi:
             except (binascii.Error, UnicodeDecodeError):
                 log.warning("Secret %s/%s: key %s is not text; ignored", namespace, name, k)
         return SecretObject(ObjectKey("Secret", namespace, name), data)
+
+    def read_config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        try:
+            cm = self.core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status in (403, 404):
+                log.warning("cannot read ConfigMap %s/%s: HTTP %s", namespace, name, exc.status)
+                return None
+            raise
+        return dict(cm.data or {})
 
     def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -31,6 +31,7 @@ from nwi.model import ConfigObject, ObjectKey, SecretObject
 from nwi.operator.index import DeviceIndex, ObjectIndex
 from nwi.operator.kubeapi import Api
 from nwi.operator.metrics import Metrics
+from nwi.operator.models import model_dirs
 from nwi.operator.sink import KubeStatusSink
 from nwi.status import Outcome, Phase, Reason, derive_status, now
 
@@ -255,7 +256,8 @@ class Reconciler:
             except DeviceNotFound as exc:
                 missing[_missing_id(obj)] = str(exc)
         inventory = Inventory(devices, self._secrets(probe.resolved.values()), ns, strict=True, environ={},
-                              yang_paths=self.settings.yang_paths)
+                              yang_paths=self.settings.yang_paths,
+                              model_dirs=model_dirs(self.api, probe.resolved.values(), self.settings.state_dir))
         device_of: dict[ObjectKey, str] = {}
         unfit: dict[str, tuple[str, str]] = {}  # pseudo-device of the objects a Device cannot hold
         for obj in objects:

@@ -69,3 +69,34 @@ def test_an_object_its_models_refuse_fails_naming_the_leaf_and_is_never_sent(
     config = store.inner.snapshot()
     assert config.get(parse_path("/configure/service/customer[customer-name=77]")) is not None
     assert config.get(parse_path("/configure/service/customer[customer-name=78]")) is None  # never sent
+
+
+def test_a_devices_models_from_a_configmap_encode_and_refuse_on_the_device_side(
+        kube: KubeApiServer, sros_device: MockGnmiServer, store: CountingStore, yang_operator: Operator) -> None:
+    """``spec.models.configMapRef``: the operator compiles the ConfigMap's modules for that Device; a value
+    they refuse fails its object before it is sent, a valid one goes out as they encode it."""
+    import json
+
+    from tests.yang_models import TEST_MODULES
+
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "box-models", "namespace": NS},
+                 "data": TEST_MODULES}
+    kube.kubectl("apply", "-f", "-", input=json.dumps(configmap))
+    device = device_yaml(NS, "cm-sw", sros_device.port_of(SW)) + "  models: {configMapRef: {name: box-models}}\n"
+    kube.kubectl("apply", "-f", "-", input=device)
+    # (SRLinuxConfig: the operator's --yang-path holds no SR Linux models, so only the Device's models judge)
+    docs = config_yaml("box-bad", NS, "cm-sw", "/box", {"small": -1}, kind="SRLinuxConfig")
+    docs += config_yaml("box-ok", NS, "cm-sw", "/box/slot[id=3]", {"size": 5}, kind="SRLinuxConfig")
+    kube.kubectl("apply", "-f", "-", input=docs)
+
+    def failed() -> dict[str, object] | None:
+        status = status_of(kube, "srlinuxconfig", NS, "box-bad")
+        return status if status.get("phase") == "Failed" else None
+
+    status = wait_for(failed, 60, "box-bad Failed (the Device's models refuse it)")
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")  # type: ignore[attr-defined]
+    assert "/box/small" in ready["message"] and "uint32" in ready["message"], ready
+    wait_for(lambda: status_of(kube, "srlinuxconfig", NS, "box-ok").get("phase") == "Ready", 60, "box-ok Ready")
+    config = store.inner.snapshot()
+    assert config.get(parse_path("/box/slot[id=3]/size")) == "5"  # int64: sent as RFC 7951's string
+    assert config.get(parse_path("/box/small")) is None  # never sent

@@ -90,3 +90,22 @@ def test_full_checks_validate_the_whole_configuration() -> None:
     store.commit(Transaction("pe", [customer, vpls]))  # with its customer, the whole configuration is valid
     # values (the default) checks what is set, not what it refers to
     ModelledDatastore(DeviceStore("pe2", None), load_model_set(dirs, modules)).commit(Transaction("pe2", [vpls]))
+
+
+def test_spec_models_names_one_source() -> None:
+    from pydantic import ValidationError
+
+    from nwi.drivers.base import DriverError
+
+    for bad in ({}, {"yangPath": ["/m"], "configMapRef": {"name": "m"}}):
+        with pytest.raises(ValidationError, match="exactly one of yangPath and configMapRef"):
+            DeviceSpec.model_validate({"driver": "virtual", "models": bad})
+    spec = DeviceSpec.model_validate({"driver": "virtual", "models": {"configMapRef": {"name": "m"}}})
+    dev = DeviceObject(ObjectKey("Device", "ns", "v1"), spec, Source("test"))
+    obj = build_object({"apiVersion": "nwi.enc.nokia.com/v1alpha2", "kind": "OpenConfig",
+                        "metadata": {"name": "b", "namespace": "ns"},
+                        "spec": {"switchID": "v1", "path": "/box", "properties": {}}}, Source("t"))
+    inventory = Inventory([dev])
+    rd = inventory.resolve(obj)  # type: ignore[arg-type]
+    with pytest.raises(DriverError, match=r"ConfigMap ns/m .*only the operator reads ConfigMaps"):
+        inventory.driver(rd.id, None)
