@@ -71,6 +71,8 @@ class FaultyDriver(Driver):
 
     def confirm(self, commit_id: str) -> None:
         self.lab.calls.append((self.name, "confirm", commit_id))
+        if self.name in self.lab.lose_confirm:
+            raise DriverError(self.name, "connection lost")
         self.inner.confirm(commit_id)
 
     def cancel(self, commit_id: str) -> None:
@@ -89,6 +91,7 @@ class TxnLab:
         self.refuse: set[str] = set()
         self.hang: set[str] = set()
         self.unsupported: set[str] = set()
+        self.lose_confirm: set[str] = set()
         self.sink = MemorySink()
         self.journal = MemoryJournal()
 
@@ -347,3 +350,20 @@ def test_a_chain_on_one_device_costs_it_one_prepare_in_dependency_order() -> Non
     assert lab.apply(objs).ok
     assert [(d, o) for d, o, _ in lab.calls if o == "prepare"] == [("pe1", "prepare"), ("pe2", "prepare")]
     assert lab.device("pe1")["service"]["vpls"][0]["customer"] == "c"
+
+
+def test_a_confirm_that_does_not_get_through_is_in_doubt_and_the_next_run_finishes_it() -> None:
+    lab = TxnLab()
+    lab.lose_confirm = {"pe2"}
+    report = lab.apply(vpn())
+    out = report.outcomes[key("pe2")]
+    assert out.phase == Phase.FAILED and out.reason == Reason.TRANSACTION_IN_DOUBT
+    assert "reverts it by itself unless the confirm arrived" in out.message
+    assert report.outcomes[key("pe1")].phase == Phase.READY  # decided: the others are confirmed
+    [record] = lab.journal.records.values()
+    assert record.state == CONFIRMING  # left open for the next run
+    lab.lose_confirm = set()
+    again = lab.apply(vpn())
+    assert again.recovered[0].devices["pe2"] == "Confirmed"  # still pending: confirmed as decided
+    assert again.ok and lab.journal.records == {}
+    assert lab.device("pe2")["network-instances"]["network-instance"][0]["rd"] == "65000:2"
