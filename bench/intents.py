@@ -137,7 +137,7 @@ class _Device:
         for n, _ in saps:
             yield self._obj(f"{svc}-bgp-ce{n}", f"{base}/bgp/neighbor[ip-address=192.168.{sid % 250}.{4 * n + 2}]", {
                 "group": "ce", "peer-as": 65000 + sid % 1000, "description": f"CE {n}",
-                "authentication-key-ref": f"ce-{sid}-{n}"}, group_name)
+                "authentication-key": f"ce-{sid}-{n}"}, group_name)
 
     def _epipe(self, cust: str, cust_name: str) -> Iterator[tuple[str, dict[str, Any]]]:
         if self.sdp == 0 or self.rng.random() < 0.2:
@@ -162,21 +162,21 @@ class _Device:
             "admin-state": "enable", "control-word": True}, sap, sdp_name)
         yield spoke, doc
         yield self._obj(f"{svc}-sap-egress", f"{base}/sap[sap-id={sap_id}]/egress", {
-            "filter": {"ip": f"egress-{sid % 16}"}, "vlan-qos-policy": "default"}, spoke)
+            "agg-rate": {"rate": 100000 + 1000 * (sid % 16)}}, spoke)
 
     def _vpls(self, cust: str, cust_name: str) -> Iterator[tuple[str, dict[str, Any]]]:
         if self.qos == 0 or self.rng.random() < 0.1:
             self.qos += 1
             yield self._obj(f"qos-{self.qos}", f"/qos/sap-ingress[sap-ingress-policy-name=in-{self.qos}]", {
                 "description": f"ingress policy {self.qos}", "default-fc": "be",
-                "queue": {"1": {"rate": {"pir": 100000 * self.qos}}}})
+                "queue": [{"queue-id": 1, "rate": {"pir": 100000 * self.qos}}]})
         qos_name, qos = f"{self.name}-qos-{self.qos}", f"in-{self.qos}"
         self.service_id += 1
         sid = self.service_id
         svc = f"vpls-{sid}"
         base = f"/service/vpls[service-name={svc}]"
         vpls, doc = self._obj(svc, base, {"service-id": sid, "customer": cust, "admin-state": "enable",
-                                          "fdb": {"table-size": 2000}}, cust_name)
+                                          "fdb": {"table": {"size": 2000}}}, cust_name)
         yield vpls, doc
         yield from self._port()
         port_name, port_id = self._port_name()

@@ -94,6 +94,8 @@ class ModelSet:
         #: how the set was asked for (module names or globs), for messages
         self.patterns: tuple[str, ...] = tuple(modules)
         self._roots: dict[str, SchemaNode] | None = None
+        #: path prefixes (their elements) already found valid, and their node (nwi.schema.objects)
+        self.valid_paths: dict[tuple[Any, ...], SchemaNode] = {}
         self._lock = threading.Lock()
 
     def _load(self, name: str) -> None:

@@ -40,8 +40,20 @@ def _c(s: Any) -> str:
 class SchemaNode:
     """One data node of the schema: container, list, leaf, leaf-list, anydata or anyxml."""
 
-    __slots__ = ("_children", "_keys", "_lock", "cdata", "config", "keyword", "model_set", "module", "name",
-                 "parent")
+    __slots__ = (
+        "_children",
+        "_keys",
+        "_leafref",
+        "_lock",
+        "cdata",
+        "config",
+        "keyword",
+        "model_set",
+        "module",
+        "name",
+        "parent",
+        "qname",
+    )
 
     def __init__(self, model_set: ModelSet, cdata: Any, parent: SchemaNode | None) -> None:
         self.model_set = model_set
@@ -52,6 +64,9 @@ class SchemaNode:
         self.keyword: str = _DATA_NODES[cdata.nodetype]
         self.config: bool = bool(cdata.flags & lib.LYS_CONFIG_W)
         self._keys: tuple[str, ...] | None = None
+        self._leafref: str | None = None
+        #: the name as RFC 7951 JSON writes it here (:meth:`qualified_name`)
+        self.qname = self.name if parent is not None and parent.module == self.module else f"{self.module}:{self.name}"
         self._children: dict[str, SchemaNode] | None = None
         self._lock = threading.Lock()
 
@@ -103,9 +118,7 @@ class SchemaNode:
 
     def qualified_name(self) -> str:
         """``module:name`` where RFC 7951 wants it (top level, or a module other than the parent's)."""
-        if self.parent is None or self.parent.module != self.module:
-            return f"{self.module}:{self.name}"
-        return self.name
+        return self.qname
 
     def schema_path(self) -> str:
         """``/module:top/child/...`` (libyang's data path without predicates)."""
@@ -136,11 +149,13 @@ class SchemaNode:
     @property
     def leafref_path(self) -> str:
         """The ``path`` of a leafref leaf ('' for other leaves)."""
-        t = self._type()
-        if t == ffi.NULL or t.basetype != lib.LY_TYPE_LEAFREF:
-            return ""
-        lr = ffi.cast("struct lysc_type_leafref *", t)
-        return _c(lib.lyxp_get_expr(lr.path))
+        if self._leafref is None:
+            t = self._type()
+            if t == ffi.NULL or t.basetype != lib.LY_TYPE_LEAFREF:
+                self._leafref = ""
+            else:
+                self._leafref = _c(lib.lyxp_get_expr(ffi.cast("struct lysc_type_leafref *", t).path))
+        return self._leafref
 
     def identity_names(self) -> dict[str, list[str]]:
         """For an identityref leaf (or a union holding one): identity name -> its ``module:name`` forms,

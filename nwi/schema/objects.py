@@ -83,9 +83,16 @@ class _Walk:
 
     # ---- the path --------------------------------------------------------------------
     def path(self, path: GnmiPath) -> SchemaNode | None:
-        node: SchemaNode | None = None
-        for i, elem in enumerate(path.elems):
-            here = GnmiPath(path.elems[: i + 1], path.origin)
+        # sibling objects share their parent's path (a VPRN's interfaces, SAPs, BGP peers): a parent
+        # found valid once is not walked again
+        elems = path.elems
+        valid = self.ms.valid_paths
+        parent = valid.get(elems[:-1]) if len(elems) > 1 else None
+        start = len(elems) - 1 if parent is not None else 0
+        node: SchemaNode | None = parent
+        for i in range(start, len(elems)):
+            elem = elems[i]
+            here = GnmiPath(elems[: i + 1], path.origin)
             if node is None:
                 found = self.ms.root(elem.name)
                 if found is None:
@@ -99,8 +106,12 @@ class _Walk:
                     self.issue(here, f"no such node in {node.module}{_suggest(elem.name, node)}")
                     return None
             node = found
-            if not self.keys(here, node, elem, last=i == len(path.elems) - 1):
+            if not self.keys(here, node, elem, last=i == len(elems) - 1):
                 return None
+            if i < len(elems) - 1:
+                if len(valid) > 200_000:  # bounded, for a long-running operator
+                    valid.clear()
+                valid[elems[: i + 1]] = node
         return node
 
     def keys(self, here: GnmiPath, node: SchemaNode, elem: PathElem, last: bool) -> bool:
@@ -127,89 +138,104 @@ class _Walk:
         return ok
 
     # ---- the properties --------------------------------------------------------------
+    # ``where`` is the parent's path and ``name`` the child's as written: the child's own path is built
+    # only for an issue or a leafref (building one per node was a third of the time)
     def entry(self, where: GnmiPath, node: SchemaNode, props: Mapping[str, Any],
               path_keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
         """A container's or a list entry's children; ``path_keys``: the entry's keys from the path."""
         out: dict[str, Any] = {}
+        keys = dict(path_keys)
         for k, v in path_keys:
             leaf = node.child(k)
             if leaf is not None:
                 out[leaf.name] = check_value(leaf, v).json
+        children = node.children()
         for name, value in props.items():
-            if not isinstance(name, str):
-                self.issue(where, f"{name!r} is not a node name")
-                continue
-            child = node.child(name)
-            here = GnmiPath((*where.elems, PathElem(name)), where.origin)
+            child = children.get(name) if isinstance(name, str) else None
             if child is None:
-                module = name.split(":")[0] if ":" in name else ""
-                if module and not self.ms.implements(module):
-                    self.issue(here, f"no such {_noun(value)} in {node.module}: module {module} is not in the "
-                                     f"models (is it under the yang path?)")
-                else:
-                    self.issue(here, f"no such {_noun(value)} in {node.module}{_suggest(name, node)}")
+                self.unknown(where, node, name, value)
                 continue
             if not child.config:
-                self.issue(here, f"{child.keyword} {child.name} is state data (config false): devices refuse it")
+                self.issue(_at(where, name), f"{child.keyword} {child.name} is state data (config false): "
+                                             "devices refuse it")
                 continue
-            for k, v in path_keys:
-                if child.name == k:
-                    text = lexical(value)
-                    if text is None or check_value(child, text).json != check_value(child, v).json:
-                        self.issue(here, f"list key {k} is {v!r} in the path but {value!r} in the properties")
-            converted = self.node(here, child, value)
+            if keys and child.name in keys:
+                v = keys[child.name]
+                text = lexical(value)
+                if text is None or check_value(child, text).json != check_value(child, v).json:
+                    self.issue(_at(where, name), f"list key {child.name} is {v!r} in the path but {value!r} "
+                                                 "in the properties")
+            converted = self.node(where, name, child, value)
             if converted is not _BAD:
-                out[child.qualified_name()] = converted
+                out[child.qname] = converted
         return out
 
-    def node(self, here: GnmiPath, node: SchemaNode, value: Any) -> Any:
+    def unknown(self, where: GnmiPath, node: SchemaNode, name: Any, value: Any) -> None:
+        if not isinstance(name, str):
+            self.issue(where, f"{name!r} is not a node name")
+            return
+        here = _at(where, name)
+        module = name.split(":")[0] if ":" in name else ""
+        if module and not self.ms.implements(module):
+            self.issue(here, f"no such {_noun(value)} in {node.module}: module {module} is not in the "
+                             f"models (is it under the yang path?)")
+        else:
+            self.issue(here, f"no such {_noun(value)} in {node.module}{_suggest(name, node)}")
+
+    def node(self, where: GnmiPath, name: str, node: SchemaNode, value: Any) -> Any:
         kw = node.keyword
+        if kw == "leaf":
+            return self.leaf(where, name, node, value)
         if kw == "container":
             if value is None and node.presence:
                 return {}
             if not isinstance(value, Mapping):
-                self.issue(here, f"container {node.name} needs a mapping, not {_what(value)}")
+                self.issue(_at(where, name), f"container {node.name} needs a mapping, not {_what(value)}")
                 return _BAD
-            return self.entry(here, node, value, ())
+            return self.entry(_at(where, name), node, value, ())
         if kw == "list":
-            return self.list(here, node, value)
-        if kw == "leaf":
-            return self.leaf(here, node, value)
+            return self.list(where, name, node, value)
         if kw == "leaf-list":
             if not isinstance(value, list):
-                self.issue(here, f"leaf-list {node.name} needs a list of values, not {_what(value)}")
+                self.issue(_at(where, name), f"leaf-list {node.name} needs a list of values, not {_what(value)}")
                 return _BAD
-            out = [self.leaf(here, node, v) for v in value]
+            out = [self.leaf(where, name, node, v) for v in value]
             return [v for v in out if v is not _BAD]
         return value  # anydata / anyxml: any JSON
 
-    def list(self, here: GnmiPath, node: SchemaNode, value: Any) -> Any:
+    def list(self, where: GnmiPath, name: str, node: SchemaNode, value: Any) -> Any:
         if not isinstance(value, list):
-            self.issue(here, f"list {node.name} needs a list of entries, not {_what(value)}"
-                             f" (each entry a mapping with {', '.join(node.keys) or 'its leaves'})")
+            self.issue(_at(where, name), f"list {node.name} needs a list of entries, not {_what(value)}"
+                                         f" (each entry a mapping with {', '.join(node.keys) or 'its leaves'})")
             return _BAD
         out = []
         for i, entry in enumerate(value):
             if not isinstance(entry, Mapping):
-                self.issue(here, f"entry {i} of list {node.name} must be a mapping")
+                self.issue(_at(where, name), f"entry {i} of list {node.name} must be a mapping")
                 continue
             missing = [k for k in node.keys if k not in entry]
             if missing:
-                self.issue(here, f"entry {i} of list {node.name} lacks its key {', '.join(missing)}")
+                self.issue(_at(where, name), f"entry {i} of list {node.name} lacks its key {', '.join(missing)}")
                 continue
             keys = tuple((k, lexical(entry[k]) or "") for k in node.keys)
-            entry_path = GnmiPath((*here.elems[:-1], PathElem(here.elems[-1].name, keys)), here.origin)
+            entry_path = GnmiPath((*where.elems, PathElem(name, keys)), where.origin)
             out.append(self.entry(entry_path, node, entry, ()))
         return out
 
-    def leaf(self, here: GnmiPath, node: SchemaNode, value: Any) -> Any:
+    def leaf(self, where: GnmiPath, name: str, node: SchemaNode, value: Any) -> Any:
         checked = check_value(node, value)
         if checked.error:
-            self.issue(here, f"{checked.error}{_type_hint(node, value)}")
+            self.issue(_at(where, name), f"{checked.error}{_type_hint(node, value)}")
             return _BAD
-        if checked.needs_data and node.leafref_path:
-            self.out.leafrefs.append(LeafrefUse(here, node.leafref_path, checked.json))
+        if checked.needs_data:
+            target = node.leafref_path
+            if target:
+                self.out.leafrefs.append(LeafrefUse(_at(where, name), target, checked.json))
         return checked.json
+
+
+def _at(where: GnmiPath, name: str) -> GnmiPath:
+    return GnmiPath((*where.elems, PathElem(name)), where.origin)
 
 
 _BAD = object()  # a value already reported: left out of the JSON

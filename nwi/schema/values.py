@@ -35,6 +35,8 @@ def lexical(value: Any) -> str | None:
 
 
 _cache: dict[tuple[int, str], Checked] = {}
+_fast: dict[tuple[int, type, Any], Checked] = {}
+_SCALARS = frozenset({str, int, bool, float})
 _lock = threading.Lock()
 
 
@@ -44,12 +46,20 @@ def check_value(node: SchemaNode, value: Any) -> Checked:
         if node.basetype == lib.LY_TYPE_EMPTY:
             return Checked("", [None], False)
         return Checked(f"a value is needed (type {node.type_name})", None, False)
+    # by the value itself first (its type too: True == 1), then by its text
+    fast = (id(node), value.__class__, value) if value.__class__ in _SCALARS else None
+    if fast is not None:
+        hit = _fast.get(fast)
+        if hit is not None:
+            return hit
     text = lexical(value)
     if text is None:
         return Checked(f"expected a single {node.type_name} value, not a {type(value).__name__}", None, False)
     key = (id(node), text)
     hit = _cache.get(key)
     if hit is not None:
+        if fast is not None:
+            _fast[fast] = hit
         return hit
     result = _check_text(node, text)
     if result.error and ":" not in text:
@@ -62,6 +72,8 @@ def check_value(node: SchemaNode, value: Any) -> Checked:
                 result = qualified
     with _lock:
         _cache[key] = result
+        if fast is not None:
+            _fast[fast] = result
     return result
 
 
