@@ -48,6 +48,11 @@ Choices worth knowing:
   extension does not let a pending commit be amended, so a later wave of the
   same transaction on the same device cancels it and commits everything the
   transaction has for the device so far in one Set.
+* **Subscribe** (:meth:`GnmiDriver.subscribe`): one STREAM subscription,
+  ON_CHANGE per path, on the session's channel; its updates come back leaf by
+  leaf as :class:`Telemetry`. The request stream stays open while the
+  subscription lives (a half-closed stream ends it on many targets, the mock
+  among them); :meth:`Subscription.cancel` ends it from another thread.
 * **Reads** strip RFC 7951 module prefixes from member names under JSON_IETF
   (``openconfig-interfaces:config`` -> ``config``), so that what is read back
   compares equal to what was written without them.
@@ -63,7 +68,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -145,6 +152,64 @@ class _DeadlineStub:
         return call
 
 
+@dataclass(frozen=True)
+class Telemetry:
+    """One SubscribeResponse: leaf values that changed, leaves that disappeared, or the end of the snapshot."""
+
+    updates: dict[GnmiPath, Any]
+    deletes: tuple[GnmiPath, ...] = ()
+    sync: bool = False  # sync_response: every leaf's current value has been sent
+
+
+class Subscription:
+    """A running STREAM subscription: iterate for :class:`Telemetry`; ``cancel()`` from any thread ends it.
+
+    Iteration raises :class:`DriverError` (DeviceUnreachable when the stream
+    breaks) and simply ends after ``cancel()``.
+    """
+
+    def __init__(self, driver: GnmiDriver, client: _Client, request: Any) -> None:
+        self._driver = driver
+        self._closed = threading.Event()
+
+        def requests() -> Iterator[Any]:
+            yield request
+            self._closed.wait()  # keep the client side open: a half-close ends the subscription
+
+        self._call = client.stream("Subscribe", requests())
+
+    def cancel(self) -> None:
+        self._closed.set()
+        self._call.cancel()
+
+    def __iter__(self) -> Iterator[Telemetry]:
+        try:
+            for response in self._call:
+                if response.HasField("sync_response") and response.sync_response:
+                    yield Telemetry({}, (), True)
+                elif response.HasField("update"):
+                    yield _telemetry(response.update)
+        except grpc.RpcError as err:
+            if self._closed.is_set():
+                return
+            raise self._driver._rpc_error(err, "Subscribe") from err
+        if not self._closed.is_set():
+            raise DeviceUnreachable(self._driver.name, "Subscribe: the device ended the stream")
+
+
+def _telemetry(notification: Any) -> Telemetry:
+    prefix = path_from_proto(notification.prefix).elems if notification.HasField("prefix") else ()
+    updates: dict[GnmiPath, Any] = {}
+    for u in notification.update:
+        try:
+            value = value_from_proto(u.val)
+        except CodecError:
+            continue  # only a schema could read it: nwi cannot compare it either
+        updates[GnmiPath(prefix + path_from_proto(u.path).elems)] = value
+    deletes = tuple(GnmiPath(prefix + path_from_proto(d).elems) for d in notification.delete)
+    return Telemetry(updates, deletes)
+
+
 class _Client(gNMIclient):
     """pygnmi's client with a deadline on every unary RPC.
 
@@ -174,6 +239,13 @@ class _Client(gNMIclient):
         if not isinstance(stub, _DeadlineStub):
             raise RuntimeError("the gNMI session is not connected")
         return getattr(stub, rpc)(request)
+
+    def stream(self, rpc: str, requests: Iterator[Any]) -> Any:
+        """Open a streaming RPC (no deadline: it lives until cancelled) on pygnmi's session."""
+        stub = getattr(self, self._STUB, None)
+        if not isinstance(stub, _DeadlineStub):
+            raise RuntimeError("the gNMI session is not connected")
+        return getattr(stub, rpc)(requests, metadata=self._metadata)
 
     def capabilities(self) -> Any:
         stub = getattr(self, self._STUB, None)
@@ -432,6 +504,18 @@ class GnmiDriver(Driver):
             raise self._rpc_error(err, "Get") from err
         notifications: Sequence[Any] = response.notification
         return notifications
+
+    # ---- subscribe ---------------------------------------------------------------------
+    def subscribe(self, paths: Sequence[GnmiPath]) -> Subscription:
+        """STREAM ON_CHANGE on ``paths`` (gNMI 3.5.1.5.2): the current values, a sync, then every change."""
+        client = self._session()
+        request = gnmi_pb2.SubscribeRequest(subscribe=gnmi_pb2.SubscriptionList(
+            subscription=[gnmi_pb2.Subscription(path=path_to_proto(p), mode=gnmi_pb2.SubscriptionMode.ON_CHANGE)
+                          for p in paths],
+            mode=gnmi_pb2.SubscriptionList.STREAM,
+            encoding=ENCODINGS[self.encoding],
+        ))
+        return Subscription(self, client, request)
 
     # ---- apply -----------------------------------------------------------------------
     def apply(self, txn: Transaction, dry_run: bool = False) -> None:

@@ -246,6 +246,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
     def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
         rpc = Rpc(self.port, context)
         target = rpc.target(request.prefix.target)
+        target.count("Get")
         rpc.enter(target)
         encoding = rpc.encoding(request.encoding)
         prefix = rpc.path(request.prefix, "prefix")
@@ -270,6 +271,7 @@ class GnmiService(gnmi_pb2_grpc.gNMIServicer):
     def Set(self, request: Any, context: grpc.ServicerContext) -> Any:
         rpc = Rpc(self.port, context)
         target = rpc.target(request.prefix.target)
+        target.count("Set")
         rpc.enter(target)
         # the Commit Confirmed extension (nwi.mockgnmi.confirmed) decides whether the Set itself runs
         return self.commits.set(rpc, target, request, lambda: self._set(rpc, target, request))

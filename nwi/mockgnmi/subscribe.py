@@ -80,6 +80,7 @@ class Subscription:
         sl = first.subscribe
         self.list = sl
         self.target: Target = rpc.target(sl.prefix.target)
+        self.target.count("Subscribe")
         rpc.enter(self.target)
         self.encoding = rpc.encoding(sl.encoding)
         self.prefix = rpc.path(sl.prefix, "prefix")

@@ -101,6 +101,9 @@ class Target:
         #: client addresses (``ipv4:127.0.0.1:PORT``) seen so far: one per gRPC connection, so
         #: tests can tell whether a client reused its channel
         self.peers: set[str] = set()
+        #: RPCs received, by name ("Get", "Set", "Subscribe"): tests tell polling from streaming with it
+        self.rpcs: dict[str, int] = {}
+        self._rpc_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Target({self.name!r}, port={self.port!r}, auth={self.credentials is not None})"
@@ -166,6 +169,10 @@ class Target:
         named = {m.name for m in self.models}
         extra = sorted({m for m in self.modules.values() if m not in named})
         return [*self.models, *(Model(m) for m in extra)]
+
+    def count(self, rpc: str) -> None:
+        with self._rpc_lock:
+            self.rpcs[rpc] = self.rpcs.get(rpc, 0) + 1
 
     # ---- access ----------------------------------------------------------------------
     def authenticates(self, metadata: Iterable[tuple[str, Any]]) -> bool:

@@ -36,9 +36,14 @@ def operator(
         float,
         typer.Option(
             min=1, envvar="NWI_DRIFT_INTERVAL",
-            help="Seconds between drift checks of an object (and re-checks of Waiting ones).",
+            help="Seconds between drift checks of objects on devices not watched by subscription "
+                 "(NETCONF, virtual), and re-checks of Waiting ones.",
         ),
     ] = 300.0,
+    subscribe: Annotated[
+        bool, typer.Option(envvar="NWI_SUBSCRIBE",
+                           help="Watch gNMI devices for drift with Subscribe STREAM ON_CHANGE (else: the timer).")
+    ] = True,
     wait_recheck: Annotated[
         float, typer.Option(min=1, help="Backstop re-check of a deletion Blocked by dependents, seconds "
                                         "(it is woken at once when the last dependent is gone).")
@@ -86,6 +91,7 @@ def operator(
         inventory_namespace=inventory_namespace,
         state_dir=state_dir,
         drift_interval=drift_interval,
+        subscribe=subscribe,
         wait_recheck=wait_recheck,
         retry_max=retry_max,
         batch_window=batch_window,

@@ -3,7 +3,21 @@
 Handlers stay thin: they put what they saw into the index, queue the object
 with the reconciler and turn the outcome into kopf's vocabulary. kopf owns
 retries (``TemporaryError`` with a backoff computed from its retry count),
-finalizers and progress; nothing here sleeps or polls.
+finalizers and progress.
+
+Two things are not left to kopf's per-object cycle, for throughput at
+thousands of objects:
+
+* kopf spends a new object's first processing cycle adding its finalizer and
+  runs the create handler only on the next event. The watch event of a new
+  object therefore already queues its work (:meth:`Controller.observe`), in
+  the same pass as the finalizer; the create handler that follows shares that
+  work's outcome (or finds the object Ready) instead of doing it again.
+* Drift: gNMI devices are watched by subscription (:mod:`nwi.operator.watch`);
+  the rest (NETCONF, virtual devices, and Waiting objects as a backstop) are
+  re-checked by one timer for all objects, every ``drift_interval``, in one
+  engine run (one read per device), not by a kopf timer per object (a task
+  each, and a run each).
 """
 
 from __future__ import annotations
@@ -19,16 +33,19 @@ from typing import Any
 import kopf
 
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
-from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL
+from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP
 from nwi.loader import InvalidInput, build_object
 from nwi.model import DeviceObject, ObjectKey, Source
 from nwi.operator.index import DeviceIndex, Entry, ObjectIndex, resource_version
 from nwi.operator.kubeapi import Api
 from nwi.operator.metrics import Metrics
 from nwi.operator.reconciler import Reconciler, Settings
+from nwi.operator.watch import DriftWatch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason
 
 log = logging.getLogger(__name__)
+
+FINALIZER = f"{GROUP}/finalizer"
 
 #: failures that no retry can fix: the object itself must change
 PERMANENT = {Reason.DEPENDENCY_CYCLE, Reason.INVALID}
@@ -52,6 +69,7 @@ class OperatorConfig:
     retry_max: float = 300.0
     batch_window: float = 0.05
     workers: int = 16
+    subscribe: bool = True  # drift on gNMI devices by Subscribe STREAM ON_CHANGE instead of the timer
     metrics_port: int = 8000  # 0: off
     health_port: int = 8080  # 0: off
     listen_address: str = LOOPBACK  # of /metrics and /healthz; the Deployment sets 0.0.0.0
@@ -116,13 +134,24 @@ class Controller:
         self.devices = DeviceIndex()
         self.reconciler = Reconciler(self.index, self.devices, api, metrics, Settings(
             cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers, cfg.yang_paths))
+        self.watch = DriftWatch(self.index, self.devices, cfg.inventory_namespace, self.reconciler.open_driver,
+                                self._drifted, metrics, decided_at=self.reconciler.sink.decided_at,
+                                ) if cfg.subscribe else None
+        self._timer: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         await asyncio.to_thread(self.prime)
         await self.reconciler.start()
+        if self.watch is not None:
+            self.watch.start()
+        self._timer = asyncio.create_task(self._drift_timer(), name="nwi-drift-timer")
 
     async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.watch is not None:
+            await asyncio.to_thread(self.watch.stop)
         await self.reconciler.stop()
 
     def prime(self) -> None:
@@ -150,8 +179,15 @@ class Controller:
         entry = entry_of(body)
         if event_type == "DELETED":
             self.index.remove(entry.key)
-        else:
-            self.index.upsert(entry)
+            self.reconciler.sink.forget(entry.key)
+            return
+        self.index.upsert(entry)
+        meta = body.get("metadata") or {}
+        if (event_type == "ADDED" and entry.obj is not None and not entry.deleting
+                and FINALIZER not in (meta.get("finalizers") or ()) and not self.index.is_ready(entry)):
+            # kopf adds the finalizer in this cycle and calls the create handler in the next one:
+            # start the work now (the handler then shares its outcome)
+            self.reconciler.enqueue(entry.key)
 
     def observe_device(self, body: Mapping[str, Any], event_type: str | None) -> None:
         doc = plain(body)
@@ -173,11 +209,11 @@ class Controller:
             # a new or changed Device: objects that could not reach it try again now
             for obj_key in self.index.using_device(key.name):
                 entry = self.index.get(obj_key)
-                if entry is not None and not entry.ready and not entry.deleting:
+                if entry is not None and not self.index.is_ready(entry) and not entry.deleting:
                     self.reconciler.enqueue(obj_key)
 
     # ---- change handlers ---------------------------------------------------------------------------
-    async def apply(self, body: Mapping[str, Any], retry: int) -> None:
+    async def apply(self, body: Mapping[str, Any], retry: int, reason: str = "create") -> None:
         """Create/update/resume: bring the object onto its device (or say why not)."""
         entry = entry_of(body)
         self.index.upsert(entry)
@@ -187,8 +223,20 @@ class Controller:
             await asyncio.to_thread(self.reconciler.report, entry.key,
                                     Outcome(Phase.FAILED, Reason.INVALID, f"invalid: {entry.error}"))
             return  # permanent until the object is edited (kopf calls us again then)
+        if self.index.is_ready(entry) and (reason != "resume" or self.watched(entry.key)):
+            # applied at this spec already (the watch event's early start, or before a restart, with
+            # the device's stream to tell drift): nothing to read or write. A resumed object on an
+            # unwatched device is re-read once, as the timer would.
+            return
         outcome = await self.reconciler.reconcile(entry.key)
         self.raise_for(outcome, retry)
+
+    def watched(self, key: ObjectKey) -> bool:
+        """The object's device is (or is about to be) watched by subscription."""
+        if self.watch is None:
+            return False
+        entry = self.index.get(key)
+        return entry is not None and entry.obj is not None and self.watch.watchable(entry.obj)
 
     def raise_for(self, outcome: Outcome | None, retry: int) -> None:
         """Translate an outcome into kopf: done, retry later, or retry with backoff."""
@@ -222,14 +270,33 @@ class Controller:
             return
         raise kopf.TemporaryError(outcome.message, delay=self.retry_delay(retry))
 
-    async def drift(self, body: Mapping[str, Any]) -> None:
-        """Timer: re-read the device for an object believed in sync (the engine repairs or reports drift).
+    # ---- drift -----------------------------------------------------------------------------------
+    def _drifted(self, keys: list[ObjectKey]) -> None:
+        """From a device's stream (its thread): these objects' device state changed; reconcile them."""
+        for key in keys:
+            self.reconciler.enqueue_threadsafe(key)
 
-        Also the backstop for Waiting objects, which are otherwise woken only by a dependency's trigger.
+    async def _drift_timer(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.drift_interval)
+            due = self.drift_due()
+            if due:
+                log.debug("drift timer: re-checking %d object(s)", len(due))
+            for key in due:
+                self.reconciler.enqueue(key)  # one run for all: one read per device
+
+    def drift_due(self) -> list[ObjectKey]:
+        """Objects the timer re-checks: believed in sync on a device no stream covers, and Waiting ones.
+
+        (Waiting objects are woken by their dependency's trigger; the timer is the backstop. Failed
+        objects are kopf's to retry, with backoff.)
         """
-        meta = body.get("metadata") or {}
-        key = ObjectKey(str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
-        entry = self.index.get(key)
-        if entry is None or entry.deleting or entry.status.phase not in (Phase.READY, Phase.DRIFTED, Phase.WAITING):
-            return  # Failed objects are kopf's to retry (with backoff)
-        await self.reconciler.reconcile(key)
+        out = []
+        for entry in self.index.entries():
+            if entry.obj is None or entry.deleting:
+                continue
+            status = self.index.decided(entry.key) or entry.status
+            watched = self.watch is not None and self.watch.covers(entry.key)
+            if status.phase == Phase.WAITING or (status.phase in (Phase.READY, Phase.DRIFTED) and not watched):
+                out.append(entry.key)
+        return out

@@ -2,7 +2,10 @@
 
 Each handler is one line into :class:`~nwi.operator.controller.Controller`.
 Registering at run time (not at import) lets the command line choose the
-drift interval, the shard and the namespaces.
+shard and the namespaces. Every handler is a coroutine: kopf runs a plain
+function in a thread pool, a thread hop per watch event for work that takes
+microseconds. There is no kopf timer: drift is the controller's (one timer
+for all objects, and subscriptions).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import kopf
 from kubernetes import client
 
 from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP, VERSION
-from nwi.operator.controller import Controller
+from nwi.operator.controller import FINALIZER, Controller
 
 PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
-FINALIZER = f"{GROUP}/finalizer"
+__all__ = ["FINALIZER", "PREFIX", "build_registry"]
 #: seconds before kopf runs a failed start-up again (kopf's default is 60): listing the objects fails
 #: while a restarting apiserver has not registered the CRDs yet, which lasts seconds, not a minute
 STARTUP_RETRY = 2.0
@@ -72,25 +75,21 @@ def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.Operat
                                "when": when}
 
         @kopf.on.event(**res, id="index")
-        def index(body: kopf.Body, type: str | None, **_: Any) -> None:
+        async def index(body: kopf.Body, type: str | None, **_: Any) -> None:
             ctl.observe(body, type)
 
         @kopf.on.resume(**res, id="apply")
         @kopf.on.create(**res, id="apply")
         @kopf.on.update(**res, id="apply")
-        async def apply(body: kopf.Body, retry: int, **_: Any) -> None:
-            await ctl.apply(body, retry)
+        async def apply(body: kopf.Body, retry: int, reason: str, **_: Any) -> None:
+            await ctl.apply(body, retry, str(getattr(reason, "value", reason)))  # kopf.Reason
 
         @kopf.on.delete(**res, id="remove")
         async def remove(body: kopf.Body, retry: int, **_: Any) -> None:
             await ctl.delete(body, retry)
 
-        @kopf.timer(**res, id="drift", interval=cfg.drift_interval, initial_delay=cfg.drift_interval)
-        async def drift(body: kopf.Body, **_: Any) -> None:
-            await ctl.drift(body)
-
     @kopf.on.event(GROUP, VERSION, DEVICE_PLURAL, registry=registry, id="device")
-    def device(body: kopf.Body, type: str | None, **_: Any) -> None:
+    async def device(body: kopf.Body, type: str | None, **_: Any) -> None:
         ctl.observe_device(body, type)
 
     return registry

@@ -36,12 +36,16 @@ class Entry:
     @property
     def ready(self) -> bool:
         """Ready for dependents: applied as currently specified and in sync when last checked."""
-        if self.obj is None or self.deleting or self.status.phase != Phase.READY:
+        return self.ready_with(self.status)
+
+    def ready_with(self, status: ObjectStatus) -> bool:
+        """:attr:`ready` if ``status`` were the object's status."""
+        if self.obj is None or self.deleting or status.phase != Phase.READY:
             return False
-        if self.status.applied_hash != self.obj.desired_hash:
+        if status.applied_hash != self.obj.desired_hash:
             return False
         gen = self.obj.generation
-        return gen is None or self.status.observed_generation in (None, gen)
+        return gen is None or status.observed_generation in (None, gen)
 
 
 def resource_version(value: object) -> int:
@@ -57,6 +61,10 @@ class ObjectIndex:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        #: the status nwi decided for a key but has not written yet (the operator's status writer)
+        self.decided: Callable[[ObjectKey], ObjectStatus | None] = lambda key: None
+        #: bumped on every change, so a watcher can tell cheaply whether anything moved
+        self.version = 0
         self._entries: dict[ObjectKey, Entry] = {}
         self._dependents: dict[ObjectKey, set[ObjectKey]] = defaultdict(set)
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -123,9 +131,18 @@ class ObjectIndex:
         with self._lock:
             return {k: sorted(self.dependents(k)) for k in keys}
 
+    def is_ready(self, entry: Entry) -> bool:
+        """Ready, counting a status decided but not written yet."""
+        decided = self.decided(entry.key)
+        return entry.ready_with(decided if decided is not None else entry.status)
+
     def ready_keys(self) -> set[ObjectKey]:
         with self._lock:
-            return {k for k, e in self._entries.items() if e.ready}
+            return {k for k, e in self._entries.items() if self.is_ready(e)}
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            return list(self._entries.values())
 
     def closure(self, keys: Iterable[ObjectKey]) -> list[ConfigObject]:
         """``keys`` plus, transitively, their dependencies that exist and are not Ready.
@@ -146,7 +163,7 @@ class ObjectIndex:
                 out[key] = entry.obj
                 for dep in entry.obj.depends_on:
                     dep_entry = self._entries.get(dep)
-                    if dep_entry is not None and not dep_entry.ready:
+                    if dep_entry is not None and not self.is_ready(dep_entry):
                         todo.append(dep)
             return list(out.values())
 
@@ -158,6 +175,7 @@ class ObjectIndex:
     # ---- waiting ---------------------------------------------------------------------------
     def _notify(self) -> None:
         with self._lock:
+            self.version += 1
             waiters = list(self._waiters)
         for loop, event in waiters:
             if not loop.is_closed():
@@ -193,17 +211,25 @@ class DeviceIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._devices: dict[ObjectKey, DeviceObject] = {}
+        self.version = 0  # bumped when a Device's spec changes
 
     def upsert(self, device: DeviceObject) -> bool:
         """Store ``device``; True when its spec is new or changed."""
         with self._lock:
             old = self._devices.get(device.key)
             self._devices[device.key] = device
-            return old is None or old.spec != device.spec
+            changed = old is None or old.spec != device.spec
+            self.version += changed
+            return changed
 
     def remove(self, key: ObjectKey) -> None:
         with self._lock:
-            self._devices.pop(key, None)
+            if self._devices.pop(key, None) is not None:
+                self.version += 1
+
+    def get(self, key: ObjectKey) -> DeviceObject | None:
+        with self._lock:
+            return self._devices.get(key)
 
     def all(self) -> list[DeviceObject]:
         with self._lock:

@@ -29,6 +29,14 @@ class Metrics:
             ["operation"], registry=r, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
         self.transactions = Counter("nwi_device_transactions", "Transactions sent to devices (writes).",
                                     registry=r)
+        self.streams_synced = Gauge("nwi_subscribed_devices",
+                                    "gNMI devices watched for drift by a subscription that has its snapshot.",
+                                    registry=r)
+        self.streams_opened = Counter("nwi_subscriptions_opened", "Drift subscriptions opened (reconnects included).",
+                                      registry=r)
+        self.stream_checks = Counter("nwi_subscription_checks",
+                                     "Objects compared with the state their device streamed (no request sent).",
+                                     registry=r)
 
     def serve(self, port: int, address: str) -> WSGIServer:
         """Serve /metrics on ``address`` in a daemon thread (no default address: where it listens is the

@@ -6,6 +6,10 @@ one :meth:`Engine.apply` (or :meth:`Engine.remove`) run. So objects for one
 device that become ready together go out as one transaction (the engine groups
 them), a dependency chain created at once is applied in order in one run, and
 no object is ever in two runs at the same time (one writer per object).
+A request for an object already queued, or in the running batch at the
+spec that batch holds, shares that request's outcome instead of starting
+another run (kopf's create handler and the watch event that started the work
+ask for the same thing).
 
 The engine runs in a worker thread; it reports through the
 :class:`~nwi.operator.sink.KubeStatusSink`, whose "turned Ready" callback
@@ -70,8 +74,9 @@ class Settings:
     state_dir: Path = Path("/var/lib/nwi")
     inventory_namespace: str = "nwi-system"
     batch_window: float = 0.05  # seconds to gather objects that become ready together into one run
-    workers: int = 16  # devices worked on at once within a run
+    workers: int = 16  # devices worked on at once within a run; status writes sent at once
     yang_paths: tuple[Path, ...] = ()  # YANG models: objects are checked against their kind's before sending
+    transient_delay: float = 1.0  # seconds an Applying/Waiting status waits before it is written
 
 
 class Reconciler:
@@ -82,10 +87,13 @@ class Reconciler:
         self.api = api
         self.metrics = metrics
         self.settings = settings
-        self.sink = KubeStatusSink(index, api, self._turned_ready)
+        self.sink = KubeStatusSink(index, api, self._turned_ready, settings.workers, settings.transient_delay)
+        index.decided = self.sink.writer.pending  # readiness counts statuses decided but not written yet
         self._pending: dict[str, dict[ObjectKey, list[asyncio.Future[Outcome | None]]]] = {"apply": {},
                                                                                         "remove": {}}
         self._running: frozenset[ObjectKey] = frozenset()
+        #: the batch being run: key -> (desired hash it runs with, futures waiting for its outcome)
+        self._inflight: dict[ObjectKey, tuple[str, list[asyncio.Future[Outcome | None]]]] = {}
         self._device_status: dict[ObjectKey, tuple[bool, str]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -95,6 +103,7 @@ class Reconciler:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self.sink.writer.start()
         self._task = asyncio.create_task(self._work(), name="nwi-reconciler")
 
     async def stop(self) -> None:
@@ -102,12 +111,20 @@ class Reconciler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await asyncio.to_thread(self.sink.writer.stop)
 
     # ---- requests ----------------------------------------------------------------------------------
     def enqueue(self, key: ObjectKey, op: str = "apply") -> asyncio.Future[Outcome | None]:
         """Queue ``key`` for the next run; the future gets its outcome (None: nothing to do)."""
         assert self._loop is not None and self._wake is not None, "start() first"
         fut: asyncio.Future[Outcome | None] = self._loop.create_future()
+        if op == "apply" and key not in self._pending[op]:
+            running = self._inflight.get(key)
+            entry = self.index.get(key)
+            if running is not None and entry is not None and entry.obj is not None \
+                    and entry.obj.desired_hash == running[0] and not entry.deleting:
+                running[1].append(fut)  # the running batch applies exactly this: its outcome is ours
+                return fut
         self._pending[op].setdefault(key, []).append(fut)
         self.metrics.queue_depth.set(sum(len(q) for q in self._pending.values()))
         self._wake.set()
@@ -129,9 +146,10 @@ class Reconciler:
             entry = self.index.get(dep)
             if entry is None or entry.deleting or dep in self._running:
                 continue  # in the running batch, the engine itself starts it next
+            status = self.sink.previous(dep) or entry.status  # (a run that has ended may not be written yet)
             # a cycle member wakes too: an edit broke the cycle and the other side turned Ready
-            stuck = entry.status.phase in (Phase.WAITING, Phase.PENDING)
-            if stuck or entry.status.reason == Reason.DEPENDENCY_CYCLE:
+            stuck = status.phase in (Phase.WAITING, Phase.PENDING)
+            if stuck or status.reason == Reason.DEPENDENCY_CYCLE:
                 log.debug("%s is Ready: waking %s", key, dep)
                 self.enqueue_threadsafe(dep)
 
@@ -151,14 +169,22 @@ class Reconciler:
                 if not queued:
                     continue
                 keys = list(queued)
+                if op == "apply":
+                    for key, futures in queued.items():
+                        entry = self.index.get(key)
+                        if entry is not None and entry.obj is not None:
+                            self._inflight[key] = (entry.obj.desired_hash, futures)
                 try:
                     outcomes = await asyncio.to_thread(self._remove if op == "remove" else self._apply, keys)
                 except Exception as exc:  # a bug or an API outage must not kill the worker
                     log.exception("%s run over %d object(s) failed", op, len(keys))
                     outcomes = {k: Outcome(Phase.FAILED, Reason.DEVICE_ERROR, f"internal error: {exc}")
                                 for k in keys}
+                finally:
+                    if op == "apply":
+                        self._inflight = {}
                 for key, futures in queued.items():
-                    for fut in futures:
+                    for fut in futures:  # (those that joined while it ran are in the same list)
                         if not fut.done():
                             fut.set_result(outcomes.get(key))
 
@@ -327,13 +353,19 @@ class Reconciler:
             except Exception:  # device status is informational; object statuses carry the outcome
                 log.exception("could not update Device %s status", key)
 
+    def open_driver(self, obj: ConfigObject) -> Driver:
+        """An unconnected driver for ``obj``'s device, with its Secrets read now (the drift watch's streams)."""
+        device_of, factory = self._inventory([obj])
+        return factory(device_of[obj.key])
+
     # ---- statuses outside engine runs ----------------------------------------------------------------
     def report(self, key: ObjectKey, outcome: Outcome) -> None:
         """Record an outcome the engine never saw (invalid spec)."""
         entry = self.index.get(key)
         if entry is None:
             return
-        self.sink.write(key, derive_status(outcome, entry.status, entry.generation, entry.status.device))
+        previous = self.sink.previous(key) or entry.status
+        self.sink.put(key, derive_status(outcome, previous, entry.generation, previous.device))
 
 
 def _missing_id(obj: ConfigObject) -> str:

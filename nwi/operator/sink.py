@@ -1,7 +1,10 @@
 """The operator's StatusSink: statuses go to the status subresource, transitions become Events.
 
-``previous`` answers from the index (the status as last observed or written),
-so an unchanged status is not patched again: an operator restart over objects
+``record`` hands the status to a :class:`~nwi.operator.statuswriter.StatusWriter`
+(coalesced, concurrent, transient phases delayed); ``write`` is what its
+threads do. ``previous`` answers with the newest status nwi decided: the one
+waiting to be written, else the index's (as last observed or written), so an
+unchanged status is not patched again: an operator restart over objects
 already in sync writes neither the devices nor, beyond the reason, the API.
 Turning Ready wakes the object's dependents (``on_ready``): that is the
 trigger that replaces polling.
@@ -10,11 +13,13 @@ trigger that replaces polling.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from nwi.model import ConfigObject, ObjectKey
 from nwi.operator.index import ObjectIndex
 from nwi.operator.kubeapi import Api
+from nwi.operator.statuswriter import StatusWriter
 from nwi.status import ObjectStatus, Phase, Reason
 
 log = logging.getLogger(__name__)
@@ -22,22 +27,49 @@ log = logging.getLogger(__name__)
 NORMAL, WARNING = "Normal", "Warning"
 
 
+def transient(status: ObjectStatus) -> bool:
+    """A phase on the way to an outcome (in flight, or waiting on a dependency of the same run)."""
+    return status.phase in (Phase.APPLYING, Phase.WAITING) or status.reason == Reason.PROGRESSING
+
+
 class KubeStatusSink:
-    def __init__(self, index: ObjectIndex, api: Api, on_ready: Callable[[ObjectKey], None]) -> None:
+    def __init__(self, index: ObjectIndex, api: Api, on_ready: Callable[[ObjectKey], None],
+                 workers: int = 16, transient_delay: float = 1.0) -> None:
         self.index = index
         self.api = api
         self.on_ready = on_ready
+        self.writer = StatusWriter(self.write, workers, transient_delay)
+        self._decided: dict[ObjectKey, float] = {}
+
+    def decided_at(self, key: ObjectKey) -> float:
+        """Monotonic time a status was last decided for ``key`` (0.0: not by this process)."""
+        return self._decided.get(key, 0.0)
 
     def previous(self, key: ObjectKey) -> ObjectStatus | None:
-        return self.index.status(key)
+        pending = self.writer.pending(key)
+        return pending if pending is not None else self.index.status(key)
+
+    def forget(self, key: ObjectKey) -> None:
+        """The object is gone: drop what is kept for it."""
+        self.writer.drop(key)
+        self._decided.pop(key, None)
 
     def record(self, obj: ConfigObject, status: ObjectStatus) -> None:
         # (re-checks of Ready or report-only Drifted objects never come here as Applying: the
         # engine does not record transient phases for them, so their conditions do not flap)
-        self.write(obj.key, status)
+        self.put(obj.key, status)
+
+    def put(self, key: ObjectKey, status: ObjectStatus) -> None:
+        """Queue ``status`` for writing, unless it is what the API already holds and nothing newer is queued."""
+        self._decided[key] = time.monotonic()
+        if self.writer.pending(key) is None:
+            entry = self.index.get(key)
+            if entry is None or entry.status.to_dict() == status.to_dict():
+                return
+        self.writer.put(key, status, transient(status))
 
     def write(self, key: ObjectKey, status: ObjectStatus) -> None:
-        """Patch the status if it changed; post an Event for a transition worth one."""
+        """Patch the status if it changed; post an Event for a transition worth one (in a writer thread)."""
         entry = self.index.get(key)
         if entry is None:
             return  # deleted meanwhile: nothing to report on

@@ -109,10 +109,11 @@ def test_restart_does_not_rewrite_objects_in_sync(kube: KubeApiServer, operator:
     operator.start()
 
     def rechecked() -> bool:
-        # the new process counts each object it reconciled to an outcome (after reading the device);
-        # a Ready status found in sync is kept as it was, so the status itself does not change
-        ready = re.search(r'nwi_reconciles_total\{kind="SROSConfig",phase="Ready"\} (\d+)', operator.metrics())
-        return ready is not None and int(ready.group(1)) >= 2 and store.reads > reads
+        # the new process compares each object with the device: the gNMI device's subscription
+        # snapshot (it counts each object compared; a Ready status found in sync is kept as it was,
+        # so the status itself does not change)
+        checked = re.search(r"nwi_subscription_checks_total (\d+)", operator.metrics())
+        return checked is not None and float(checked.group(1)) >= 2 and store.reads > reads
 
     wait_for(rechecked, 60, "both seed objects re-read from the device and reconciled after the restart")
     assert store.writes == writes, "the restarted operator wrote to the device although everything was in sync"
