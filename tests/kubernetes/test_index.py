@@ -121,13 +121,68 @@ def test_sink_patches_changes_only_and_triggers_on_turning_ready() -> None:
     index.upsert(entry)
     api, woken = FakeApi(), []
     sink = KubeStatusSink(index, api, woken.append)
-    assert entry.obj is not None
-    ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash,
-                                  wrote=True), None, 1, "d")
-    sink.record(entry.obj, ready)
-    sink.record(entry.obj, ready)  # unchanged: not patched again, not triggered again
-    assert len(api.patches) == 1 and woken == [key("a")]
-    assert [e[2] for e in api.events] == ["Applied"]
+    sink.writer.start()
+    try:
+        assert entry.obj is not None
+        ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash,
+                                      wrote=True), None, 1, "d")
+        sink.record(entry.obj, ready)
+        assert sink.writer.idle(10)
+        sink.record(entry.obj, ready)  # unchanged: not patched again, not triggered again
+        assert sink.writer.idle(10)
+        assert len(api.patches) == 1 and woken == [key("a")]
+        assert [e[2] for e in api.events] == ["Applied"]
+    finally:
+        sink.writer.stop()
+
+
+def test_sink_writes_only_the_outcome_of_a_quick_apply() -> None:
+    """Applying, superseded by Ready before its delay is up, never reaches the API: one write per outcome."""
+    index = ObjectIndex()
+    entry = entry_of(body("a"))
+    index.upsert(entry)
+    api = FakeApi()
+    sink = KubeStatusSink(index, api, lambda k: None, transient_delay=30)
+    sink.writer.start()
+    try:
+        assert entry.obj is not None
+        applying = derive_status(Outcome(Phase.APPLYING, Reason.PROGRESSING, "sending"), None, 1, "d")
+        sink.record(entry.obj, applying)
+        assert sink.previous(entry.key) == applying  # what the engine sees next: the newest decided
+        ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash,
+                                      wrote=True), applying, 1, "d")
+        sink.record(entry.obj, ready)
+        assert sink.writer.idle(10)
+        assert [p[1]["phase"] for p in api.patches] == ["Ready"]
+    finally:
+        sink.writer.stop()
+
+
+def test_sink_retries_a_status_the_api_refused() -> None:
+    index = ObjectIndex()
+    entry = entry_of(body("a"))
+    index.upsert(entry)
+    api = FakeApi()
+    failures = [ConnectionRefusedError("apiserver down")] * 2
+    patch = api.patch_status
+
+    def flaky(k: ObjectKey, status: dict[str, Any]) -> int | None:
+        if failures:
+            raise failures.pop()
+        return patch(k, status)
+
+    api.patch_status = flaky  # type: ignore[method-assign]
+    sink = KubeStatusSink(index, api, lambda k: None)
+    sink.writer.start()
+    try:
+        assert entry.obj is not None
+        ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=entry.obj.desired_hash,
+                                      wrote=True), None, 1, "d")
+        sink.record(entry.obj, ready)
+        assert sink.writer.idle(30)
+        assert [p[1]["phase"] for p in api.patches] == ["Ready"] and not failures
+    finally:
+        sink.writer.stop()
 
 
 def test_transition_events() -> None:
