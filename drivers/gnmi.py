@@ -245,7 +245,7 @@ class _Client(gNMIclient):
         stub = getattr(self, self._STUB, None)
         if not isinstance(stub, _DeadlineStub):
             raise RuntimeError("the gNMI session is not connected")
-        return getattr(stub, rpc)(requests, metadata=self._metadata)
+        return getattr(stub, rpc)(requests)  # (the stub adds the credentials)
 
     def capabilities(self) -> Any:
         stub = getattr(self, self._STUB, None)
