@@ -74,6 +74,9 @@ Strict = Annotated[bool, typer.Option("--strict", help="Refuse switchIDs without
 Credentials = Annotated[
     Path | None, typer.Option("--credentials", envvar="NWI_CREDENTIALS", help="YAML: device name -> username/password.")
 ]
+AddInferredDeps = Annotated[bool, typer.Option(
+    "--add-inferred-deps", help="With --yang-path: add the depends_on edges the objects' leafrefs imply, for this "
+                                "run (the files are not changed).")]
 YangPath = Annotated[list[Path] | None, typer.Option(
     "--yang-path", help="YANG search directory (repeatable; else NWI_YANG_PATH, colon-separated): "
                         "check objects against their device's models.")]
@@ -223,6 +226,15 @@ def _load(files: list[Path], opts: Options, read_only: bool = False) -> Session:
     return session
 
 
+def _inferred_notes(session: Session) -> None:
+    """--add-inferred-deps: the edges it added (or left out) for this run, on stderr."""
+    if session.opts.add_inferred_deps:
+        from nwi.schema.plan import edge_notes
+
+        for line in edge_notes(session.inputs.schema):
+            err.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
 def _progress(total: int, verb: str) -> tuple[Progress | None, object]:
     """A live progress bar on a terminal; nothing when output is piped."""
     if not err.is_terminal or total < 2:
@@ -261,13 +273,15 @@ def plan(
     atomic: Annotated[bool, typer.Option("--atomic", help="Plan the whole run as one network-wide transaction.")]
     = False,
     yang_path: YangPath = None,
+    add_inferred_deps: AddInferredDeps = False,
 ) -> None:
     """Show the order, the per-device transactions and their diffs, and the network-wide transactions
     with the devices each spans; change nothing."""
     opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, yang=yang_path)
-    opts.atomic = atomic
+    opts.atomic, opts.add_inferred_deps = atomic, add_inferred_deps
     with _state_errors():
         session = _load(files, opts, read_only=True)
+        _inferred_notes(session)
         try:
             graph, waves, unreachable = session.plan()
             groups = session.plan_groups()
@@ -305,14 +319,16 @@ def apply(
         "--confirm-timeout", min=1,
         help="Network-wide transactions: seconds a prepared device waits for the confirm before it reverts.")] = 60,
     yang_path: YangPath = None,
+    add_inferred_deps: AddInferredDeps = False,
     lock_timeout: LockTimeout = 60.0,
 ) -> None:
     """Apply resources to their devices in dependency order."""
     opts = _options(state_dir, namespace, inventory_namespace, strict, credentials, workers,
                     yang=yang_path)
-    opts.atomic, opts.confirm_timeout = atomic, confirm_timeout
+    opts.atomic, opts.confirm_timeout, opts.add_inferred_deps = atomic, confirm_timeout, add_inferred_deps
     with _writer(state_dir, lock_timeout), _state_errors():
         session = _load(files, opts)
+        _inferred_notes(session)
         progress, task = _progress(len(session.inputs.configs), "applying")
 
         def on_outcome(obj: ConfigObject, outcome: Outcome) -> None:

@@ -45,6 +45,8 @@ class Options:
     confirm_timeout: int = 60  # seconds a prepared device waits for the confirm before it reverts
     #: YANG search directories (--yang-path / NWI_YANG_PATH): objects are checked against their kind's models
     yang_paths: tuple[Path, ...] = ()
+    #: add the depends_on edges the objects' leafrefs imply (with yang_paths), for this run only
+    add_inferred_deps: bool = False
 
 
 def validate_inputs(paths: Sequence[str | Path], opts: Options, cache: bool = False) -> InputSet:
@@ -149,6 +151,13 @@ def _check_schema(inputs: InputSet, opts: Options) -> list[InputError]:
     from nwi.schema.check import check_configs
 
     inputs.schema = check_configs(inputs.configs, opts.yang_paths)
+    if opts.add_inferred_deps and not inputs.schema.errors:
+        from nwi.schema.plan import add_inferred_deps
+
+        inventory = Inventory(inputs.devices, inputs.secrets, opts.inventory_namespace, strict=False)
+        devices = [inventory.resolve(o).id for o in inputs.configs]
+        inputs.configs, inputs.schema.added_edges, inputs.schema.refused_edges = add_inferred_deps(
+            inputs.schema, inputs.configs, devices)
     return inputs.schema.errors
 
 

@@ -42,6 +42,9 @@ class SchemaReport:
     results: dict[ObjectKey, ObjectCheck] = field(default_factory=dict)
     #: objects left unchecked, with the reason (their kind is checked, but not the module they name)
     skipped: dict[ObjectKey, str] = field(default_factory=dict)
+    #: --add-inferred-deps: the edges added to this run's objects, and those left out (a cycle)
+    added_edges: list[Any] = field(default_factory=list)
+    refused_edges: list[Any] = field(default_factory=list)
     load_seconds: float = 0.0
     check_seconds: float = 0.0
 

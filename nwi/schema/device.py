@@ -374,9 +374,10 @@ class _Owners:
 
 def check_device(ms: ModelSet, device: str, entries: Sequence[tuple[ConfigObject, ObjectCheck]],
                  held: Mapping[GnmiPath, Any], whole: bool,
-                 depends: Callable[[ObjectKey, ObjectKey], bool]) -> DeviceCheck:
+                 depends: Callable[[ObjectKey, ObjectKey], bool], validate: bool = True) -> DeviceCheck:
     """Validate one device's candidate tree; ``held``: what the device holds (path -> JSON subtree);
-    ``whole``: ``held`` is the device's whole configuration; ``depends(a, b)``: a depends on b, transitively."""
+    ``whole``: ``held`` is the device's whole configuration; ``depends(a, b)``: a depends on b, transitively.
+    Without ``validate`` only the leafrefs are followed (for the edges they imply)."""
     out = DeviceCheck()
     candidate = _Candidate(ms)
     for path, value in held.items():
@@ -421,7 +422,7 @@ def check_device(ms: ModelSet, device: str, entries: Sequence[tuple[ConfigObject
                                               owners.of(gpath)))
 
         seen: set[str] = set()
-        for _ in range(2 * MAX_FINDINGS):  # each pass removes what it reported, or the loop ends
+        for _ in range(2 * MAX_FINDINGS if validate else 0):  # each pass removes what it reported, or the loop ends
             if len(out.findings) >= MAX_FINDINGS:
                 break
             problem = tree.validate()
@@ -447,15 +448,18 @@ def check_device(ms: ModelSet, device: str, entries: Sequence[tuple[ConfigObject
             for entry in lacking:
                 add(gnmi_path(f"{entry}/{child}"), message)
                 tree.drop(entry)
-        out.edges = _inferred_edges(ms, tree, entries, owners, depends)
+        out.edges, backwards = _inferred_edges(ms, device, tree, entries, owners, depends)
+        out.findings += backwards
     finally:
         tree.free()
     return out
 
 
-def _inferred_edges(ms: ModelSet, tree: _Tree, entries: Sequence[tuple[ConfigObject, ObjectCheck]],
-                    owners: _Owners, depends: Callable[[ObjectKey, ObjectKey], bool]) -> list[InferredEdge]:
+def _inferred_edges(ms: ModelSet, device: str, tree: _Tree, entries: Sequence[tuple[ConfigObject, ObjectCheck]],
+                    owners: _Owners, depends: Callable[[ObjectKey, ObjectKey], bool],
+                    ) -> tuple[list[InferredEdge], list[DeviceFinding]]:
     edges: dict[tuple[ObjectKey, ObjectKey], InferredEdge] = {}
+    reversed_: dict[tuple[ObjectKey, ObjectKey], DeviceFinding] = {}
     xpaths: dict[int, str] = {}
     for obj, result in entries:
         for use in result.leafrefs:
@@ -474,5 +478,12 @@ def _inferred_edges(ms: ModelSet, tree: _Tree, entries: Sequence[tuple[ConfigObj
                 owner = owners.of(tpath)
                 if owner is None or owner == obj.key or depends(obj.key, owner):
                     continue
+                if depends(owner, obj.key):
+                    # the edge would close a cycle: the depends_on between them points the other way
+                    reversed_[(obj.key, owner)] = DeviceFinding(
+                        device, "warning", use.path.render(),
+                        f"refers to {tpath.render()}, which {owner} creates, but {owner} depends on "
+                        f"{obj.key}: the device needs {owner} first (is that depends_on reversed?)", obj.key)
+                    continue
                 edges.setdefault((obj.key, owner), InferredEdge(obj.key, owner, use.path.render(), tpath.render()))
-    return list(edges.values())
+    return list(edges.values()), list(reversed_.values())

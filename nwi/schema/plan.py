@@ -7,7 +7,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nwi.graph import DependencyGraph
@@ -101,7 +101,7 @@ class _Ancestors:
 
 def check_plan(report: SchemaReport, objects: Sequence[ConfigObject], devices: Sequence[str],
                reads: Mapping[str, Mapping[GnmiPath, Any]], whole: Mapping[str, Any],
-               graph: DependencyGraph) -> PlanSchema:
+               graph: DependencyGraph, validate: bool = True) -> PlanSchema:
     """Validate each device's candidate tree, per model set; ``whole``: device -> its whole configuration
     (the virtual device's), used instead of ``reads`` and making findings errors."""
     t0 = time.perf_counter()
@@ -123,7 +123,7 @@ def check_plan(report: SchemaReport, objects: Sequence[ConfigObject], devices: S
         known = device in whole
         held = {GnmiPath(): whole[device]} if known else reads.get(device, {})
         result = check_device(sets[ms_id], device, [(o, r) for _, o, r in members], held, known,
-                              ancestors.depends)
+                              ancestors.depends, validate)
         out.findings += result.findings
         out.edges += result.edges
         out.devices += 1
@@ -136,3 +136,36 @@ def with_plan_json(plan_text: str, schema: PlanSchema) -> str:
     doc = json.loads(plan_text)
     doc["schema"] = schema.as_json()
     return json.dumps(doc, indent=2)
+
+
+def add_inferred_deps(report: SchemaReport, objects: Sequence[ConfigObject],
+                      devices: Sequence[str]) -> tuple[list[ConfigObject], list[InferredEdge], list[InferredEdge]]:
+    """``--add-inferred-deps``: the objects with the depends_on edges their leafrefs imply added (the
+    objects, the edges added, the edges left out because they would close a cycle). Only this run's
+    objects change; the files stay as they are."""
+    graph = DependencyGraph.build(objects)
+    edges = check_plan(report, objects, devices, {}, {}, graph, validate=False).edges
+    if not edges:
+        return list(objects), [], []
+    ancestors = _Ancestors(graph)
+    # an edge a -> b closes a cycle when b already depends on a; those stay out, said so
+    refused = [e for e in edges if ancestors.depends(e.depends_on, e.obj)]
+    added = [e for e in edges if e not in refused]
+    extra: dict[ObjectKey, list[ObjectKey]] = defaultdict(list)
+    for e in added:
+        extra[e.obj].append(e.depends_on)
+    out = [replace(o, depends_on=(*o.depends_on, *extra[o.key])) if o.key in extra else o for o in objects]
+    if DependencyGraph.build(out).cycles:  # edges that only together close a cycle: add none of them
+        return list(objects), [], edges
+    return out, added, refused
+
+
+def edge_notes(report: SchemaReport | None) -> list[str]:
+    """What ``--add-inferred-deps`` did, one line per edge, for stderr."""
+    if report is None:
+        return []
+    out = [f"added depends_on {e.obj} -> {e.depends_on} for this run ({e.leaf} refers to {e.target})"
+           for e in report.added_edges]
+    out += [f"not added: depends_on {e.obj} -> {e.depends_on} would close a dependency cycle ({e.leaf} refers "
+            f"to {e.target})" for e in report.refused_edges]
+    return out

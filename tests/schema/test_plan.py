@@ -131,3 +131,37 @@ spec:
     assert result.exit_code == EXIT_INVALID
     assert ("OpenConfig oc/eth9: /interfaces/interface[name=eth9]/config/type: Mandatory node \"type\" instance does "
             "not exist.") in result.stderr
+
+
+def test_add_inferred_deps_orders_this_run_by_the_leafrefs(nwi: NwiRunner, sros_dir: Path, tmp_path: Path) -> None:
+    d = write(tmp_path / "in", "customer.yaml", CUSTOMER)
+    write(d, "vpls.yaml", VPLS_NO_DEPS.replace("SWITCH", "172.20.20.200"))
+    before = json.loads(nwi("plan", "--yang-path", sros_dir, "-f", d, "-o", "json").stdout)
+    assert len(before["waves"]) == 1  # without the edge both go out together
+    result = nwi("plan", "--yang-path", sros_dir, "--add-inferred-deps", "-f", d, "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    waves = [[o["object"] for b in w for o in b["objects"]] for w in json.loads(result.stdout)["waves"]]
+    assert waves == [["SROSConfig/enc-nwi-system/customer-1234"], ["SROSConfig/enc-nwi-system/vpls-01"]]
+    assert ("added depends_on SROSConfig/enc-nwi-system/vpls-01 -> SROSConfig/enc-nwi-system/customer-1234 for "
+            "this run") in result.stderr
+    assert (d / "vpls.yaml").read_text() == VPLS_NO_DEPS.replace("SWITCH", "172.20.20.200")  # files unchanged
+    applied = nwi("apply", "--yang-path", sros_dir, "--add-inferred-deps", "-f", d)
+    assert applied.exit_code == 0, applied.stderr
+    assert applied.stdout.index("customer-1234") < applied.stdout.index("vpls-01")
+
+
+def test_an_edge_that_would_close_a_cycle_is_left_out_and_the_order_questioned(nwi: NwiRunner, sros_dir: Path,
+                                                               tmp_path: Path) -> None:
+    # the customer (oddly) depends on the VPLS; the VPLS's leafref into the customer cannot become an edge
+    customer = CUSTOMER.replace("metadata:\n  name: customer-1234\n", "metadata:\n  name: customer-1234\n"
+                                "  annotations:\n    nwi.enc.nokia.com/depends_on: '[{\"kind\": \"SROSConfig\", "
+                                "\"name\": \"vpls-01\"}]'\n")
+    d = write(tmp_path / "in", "customer.yaml", customer)
+    write(d, "vpls.yaml", VPLS_NO_DEPS.replace("SWITCH", "172.20.20.200"))
+    result = nwi("plan", "--yang-path", sros_dir, "--add-inferred-deps", "-f", d)
+    assert result.exit_code == 0, result.stderr
+    assert "added depends_on" not in result.stderr and "suggested" not in result.stdout
+    assert ("vpls-01: /configure/service/vpls[service-name=vpls-01]/customer: refers to "
+            "/configure/service/customer[customer-name=1234]/customer-name, which SROSConfig/enc-nwi-system/"
+            "customer-1234 creates, but SROSConfig/enc-nwi-system/customer-1234 depends on "
+            "SROSConfig/enc-nwi-system/vpls-01") in result.stderr
