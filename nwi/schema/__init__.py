@@ -33,7 +33,19 @@ Contract (other parts of nwi code against these names):
 * :func:`yang_paths` ``(given)``: the ``--yang-path`` directories, else
   ``NWI_YANG_PATH`` (colon-separated).
 
+* Checks built on these: :mod:`nwi.schema.objects` (one object's path and
+  properties: ``check_object``), :mod:`nwi.schema.check` (a whole input set,
+  as ``nwi validate/plan/apply --yang-path`` run it: ``check_configs`` ->
+  ``SchemaReport`` of ``InputError`` values), :mod:`nwi.schema.device` (a
+  device's candidate tree validated whole, findings pinned to objects, edges
+  from leafrefs) and :mod:`nwi.schema.plan` (every device of a plan;
+  ``--add-inferred-deps``).
+
 Without models nothing here runs and properties stay free-form.
+
+libyang rather than yangson (pure Python): on this machine yangson loads SR OS
+19.7's nokia-conf in 18.8 s and validates 10k VPLS in 27 s; libyang compiles it
+in 0.4-0.6 s and checks them in 0.19 s (types) / 3.2 s (whole, with defaults).
 """
 
 from __future__ import annotations

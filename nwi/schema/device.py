@@ -236,12 +236,14 @@ class _Tree:
         # the data path of a problem is stored with it only when path resolution is on; the bindings turn
         # it off when they configure logging (on import), so it is switched on for each pass
         lib.ly_set_log_clb(ffi.NULL, True)
-        ret = lib.lyd_validate_all(self.ptr, self.ms.cdata, lib.LYD_VALIDATE_PRESENT | lib.LYD_VALIDATE_NO_STATE,
-                                   ffi.NULL)
+        try:
+            ret = lib.lyd_validate_all(self.ptr, self.ms.cdata,
+                                       lib.LYD_VALIDATE_PRESENT | lib.LYD_VALIDATE_NO_STATE, ffi.NULL)
+            errs = _errors(self.ms)
+        finally:
+            lib.ly_set_log_clb(ffi.NULL, False)  # as the bindings leave it: others' messages stay as they were
         if ret == lib.LY_SUCCESS:
-            _errors(self.ms)
             return None
-        errs = _errors(self.ms)
         return errs[0] if errs else ("invalid", "", False)
 
     def find(self, data_path: str) -> Any:

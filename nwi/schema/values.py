@@ -37,6 +37,7 @@ def lexical(value: Any) -> str | None:
 _cache: dict[tuple[int, str], Checked] = {}
 _fast: dict[tuple[int, type, Any], Checked] = {}
 _SCALARS = frozenset({str, int, bool, float})
+_MAX_CACHED = 500_000
 _lock = threading.Lock()
 
 
@@ -71,6 +72,9 @@ def check_value(node: SchemaNode, value: Any) -> Checked:
             if not qualified.error:
                 result = qualified
     with _lock:
+        if len(_cache) > _MAX_CACHED:  # bounded for a long-running operator (unique descriptions add up)
+            _cache.clear()
+            _fast.clear()
         _cache[key] = result
         if fast is not None:
             _fast[fast] = result
