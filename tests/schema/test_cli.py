@@ -46,7 +46,9 @@ def test_env_gives_the_yang_path(nwi: NwiRunner, sros_dir: Path, monkeypatch: py
     ("openconfig.yaml", "openconfig-5.9.0", [
         "OpenConfig oc/oc-misspelt: /interfaces/interface[name=eth0]/config/enabeld: no such leaf",
         "OpenConfig oc/oc-range: /interfaces/interface[name=eth1]/config/mtu: Value \"99999\" is out of type uint16",
-        "OpenConfig oc/oc-identity: /interfaces/interface[name=eth2]/config/type: Invalid identityref"]),
+        "OpenConfig oc/oc-identity: /interfaces/interface[name=eth2]/config/type: Invalid identityref",
+        "OpenConfig oc/oc-enum: /interfaces/interface[name=eth3]/config/loopback-mode: Invalid enumeration value "
+        "\"LOCAL\""]),
 ])
 def test_bad_schema_samples_are_refused_by_name(nwi: NwiRunner, state_dir: Path, sample: str, models: str,
                                                 expected: list[str]) -> None:
