@@ -146,11 +146,13 @@ def gc_paused() -> Iterator[None]:
 
 def _check_schema(inputs: InputSet, opts: Options) -> list[InputError]:
     """The YANG checks of every object (nwi.schema), when models were given; their report stays with the set."""
-    if not opts.yang_paths:
+    named = any(d.spec.models is not None and d.spec.models.yang_path for d in inputs.devices)
+    if not opts.yang_paths and not named:
         return []  # free-form properties, as without models ever; libyang is not even imported
-    from nwi.schema.check import check_configs
+    from nwi.schema.check import check_configs, device_models
 
-    inputs.schema = check_configs(inputs.configs, opts.yang_paths)
+    inventory = Inventory(inputs.devices, (), opts.inventory_namespace)
+    inputs.schema = check_configs(inputs.configs, opts.yang_paths, device_models(inventory) if named else None)
     if opts.add_inferred_deps and not inputs.schema.errors:
         from nwi.schema.plan import add_inferred_deps
 

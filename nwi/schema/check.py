@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ class SchemaReport:
     """What the schema checks of one run did."""
 
     yang_paths: list[Path] = field(default_factory=list)
+    #: some Device names its models (spec.models): its objects are checked against those
+    device_models: bool = False
     errors: list[InputError] = field(default_factory=list)
     #: kind -> its model set, for kinds that were checked
     model_sets: dict[str, ModelSet] = field(default_factory=dict)
@@ -50,7 +52,7 @@ class SchemaReport:
 
     @property
     def active(self) -> bool:
-        return bool(self.yang_paths)
+        return bool(self.yang_paths) or self.device_models
 
     def summary(self) -> str:
         """One line for ``nwi validate``: what was checked against which models, what was not."""
@@ -59,6 +61,8 @@ class SchemaReport:
         parts = [f"{n} {kind} object(s)" for kind, n in sorted(self.checked.items())]
         out = "schema: " + ("checked " + ", ".join(parts) if parts else "nothing checked")
         used = [f"{kind}: {', '.join(ms.patterns)}" for kind, ms in sorted(self.model_sets.items())]
+        if self.device_models:
+            used.append("objects on a Device with spec.models: those")
         if used:
             out += f" ({'; '.join(used)})"
         for kind, why in sorted(self.unchecked.items()):
@@ -103,8 +107,9 @@ def named_modules(obj: ConfigObject, known: frozenset[str]) -> list[str]:
 class _ModelSets:
     """The run's model sets: each kind's default, and sets for modules that objects name themselves."""
 
-    def __init__(self, report: SchemaReport) -> None:
+    def __init__(self, report: SchemaReport, device_models: DeviceModels | None = None) -> None:
         self.report = report
+        self.device_models = device_models
         self.named: dict[tuple[str, ...], ModelSet | str] = {}
         self.known = frozenset().union(*(dir_modules(Path(d)) for d in report.yang_paths))
 
@@ -124,8 +129,12 @@ class _ModelSets:
             report.errors.append(InputError("", f"{kind} objects", f"--yang-path {where}",
                                             f"{', '.join(models.modules)}: {exc}"))
 
-    def for_object(self, obj: ConfigObject) -> ModelSet | str | None:
+    def for_object(self, obj: ConfigObject) -> ModelSet | ModelSetError | str | None:
         """The set to check ``obj`` against, a reason it is not checked, or None (its kind is not)."""
+        if self.device_models is not None:
+            own = self.device_models(obj)
+            if own is not None:
+                return own
         ms = self.report.model_sets.get(obj.key.kind)
         named = named_modules(obj, self.known)
         if not named or (ms is not None and all(ms.implements(m) for m in named)):
@@ -145,22 +154,35 @@ class _ModelSets:
         return self.named[key]
 
 
-def check_configs(configs: Sequence[ConfigObject], yang_paths: Sequence[Path]) -> SchemaReport:
-    """Check every object against its models; errors go into the report, nothing is raised."""
-    report = SchemaReport(list(yang_paths))
-    if not yang_paths:
+#: an object's models from its Device (``spec.models``): the set, why it cannot be had, or None (no models)
+DeviceModels = Callable[[ConfigObject], "ModelSet | ModelSetError | None"]
+
+
+def check_configs(configs: Sequence[ConfigObject], yang_paths: Sequence[Path],
+                  device_models: DeviceModels | None = None) -> SchemaReport:
+    """Check every object against its models: its Device's (``device_models``), else its kind's from
+    ``yang_paths``; errors go into the report, nothing is raised."""
+    report = SchemaReport(list(yang_paths), device_models=device_models is not None)
+    if not yang_paths and device_models is None:
         return report
     t0 = time.perf_counter()
-    sets = _ModelSets(report)
-    for kind in sorted({o.key.kind for o in configs}):
+    sets = _ModelSets(report, device_models)
+    for kind in sorted({o.key.kind for o in configs}) if yang_paths else ():
         sets.kind(kind)
     t1 = time.perf_counter()
+    told: set[str] = set()
     for obj in configs:
         ms = sets.for_object(obj)
         if ms is None:
             continue
         if isinstance(ms, str):
             report.skipped[obj.key] = ms
+            continue
+        if isinstance(ms, ModelSetError):  # its Device's spec.models do not load: said once per reason
+            if str(ms) not in told:
+                told.add(str(ms))
+                report.errors.append(InputError(str(obj.source), label(obj), "spec.switchID",
+                                                f"its Device's spec.models do not load: {ms}"))
             continue
         result = check_object(ms, obj.device_path, obj.spec.properties, obj.spec.operation)
         report.results[obj.key] = result
@@ -170,3 +192,32 @@ def check_configs(configs: Sequence[ConfigObject], yang_paths: Sequence[Path]) -
     report.load_seconds = t1 - t0
     report.check_seconds = time.perf_counter() - t1
     return report
+
+
+def device_models(inventory: Any) -> DeviceModels:
+    """Objects' models from their Device's ``spec.models`` (``yangPath``, ``modules``: else the kind's modules
+    where those directories hold them), through ``inventory`` (an :class:`nwi.inventory.Inventory`)."""
+    cache: dict[str, ModelSet | ModelSetError] = {}
+
+    def of(obj: ConfigObject) -> ModelSet | ModelSetError | None:
+        rd = inventory.resolve(obj)
+        spec = rd.spec.models
+        if spec is None or not spec.yang_path:
+            return None  # no models of its own (a ConfigMap's are the operator's to read)
+        key = f"{rd.id}\0{obj.key.kind}"
+        if key not in cache:
+            dirs = [Path(p) for p in spec.yang_path]
+            modules = spec.modules
+            if modules is None:
+                km = models_for_kind(obj.key.kind)
+                modules = list(km.modules) if km is not None and km.available(dirs) else None
+                features = dict(km.features) if km is not None and modules else {}
+            else:
+                features = {}
+            try:
+                cache[key] = load_model_set(dirs, modules, features)
+            except ModelSetError as exc:
+                cache[key] = exc
+        return cache[key]
+
+    return of

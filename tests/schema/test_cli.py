@@ -93,3 +93,29 @@ def test_a_module_the_path_names_is_loaded_from_the_yang_path(nwi: NwiRunner, op
     assert result.exit_code == EXIT_INVALID
     assert ("/ietf-interfaces:interfaces/interface[name=eth0]/ietf-ip:ipv4: no such node in ietf-interfaces: "
             "module ietf-ip is not in the models") in result.stderr
+
+
+def test_a_device_naming_its_models_gets_its_objects_checked_without_yang_path(
+        nwi: NwiRunner, sros_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NWI_YANG_PATH", raising=False)
+    device = ("apiVersion: nwi.enc.nokia.com/v1alpha2\nkind: Device\n"
+              "metadata: {name: 172.20.20.200, namespace: enc-nwi-system}\n"
+              "spec: {address: 127.0.0.1, driver: virtual, models: {yangPath: [MODELS]}}\n")
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "device.yaml").write_text(device.replace("MODELS", str(sros_dir)))
+    (d / "bad.yaml").write_text((SAMPLES / "bad" / "schema" / "sros.yaml").read_text())
+    result = nwi("validate", d)
+    assert result.exit_code == EXIT_INVALID
+    assert "admin-stat: no such leaf in nokia-conf (did you mean admin-state?)" in result.stderr
+    (d / "bad.yaml").unlink()
+    (d / "seed.yaml").write_text((SAMPLES / "seed" / "vpls-01.yaml").read_text())
+    ok = nwi("validate", d)
+    assert ok.exit_code == 0, ok.stderr
+    assert "schema: checked 1 SROSConfig object(s)" in ok.stdout
+    # models that do not load are an input error naming the object and its Device's spec.models
+    (d / "device.yaml").write_text(device.replace("MODELS", str(tmp_path / "absent")))
+    broken = nwi("validate", d)
+    assert broken.exit_code == EXIT_INVALID
+    assert "SROSConfig enc-nwi-system/vpls-01: spec.switchID: its Device's spec.models do not load: no such " \
+           "directory" in broken.stderr
