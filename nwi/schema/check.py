@@ -1,7 +1,8 @@
 """Schema checks over a whole input set, as ``nwi validate``, ``plan`` and ``apply`` run them.
 
-Each config object is checked against its kind's default models (loaded once
-per run from the ``--yang-path`` directories). Errors are
+Each config object is checked against its Device's models (``spec.models``)
+when it names them, else its kind's default models (loaded once per run from
+the ``--yang-path`` directories). Errors are
 :class:`nwi.loader.InputError` values naming the file, the object and the
 leaf path, so the CLI reports them as every other invalid input (exit 3,
 nothing applied). Kinds whose models are not under the directories are
@@ -15,13 +16,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nwi.loader import InputError
 from nwi.model import ConfigObject, ObjectKey
 from nwi.schema.kinds import models_for_kind
 from nwi.schema.models import ModelSet, ModelSetError, dir_modules, load_model_set
 from nwi.schema.objects import ObjectCheck, check_object
+
+if TYPE_CHECKING:
+    from nwi.schema.device import InferredEdge
 
 
 def label(obj: ConfigObject) -> str:
@@ -45,8 +49,8 @@ class SchemaReport:
     #: objects left unchecked, with the reason (their kind is checked, but not the module they name)
     skipped: dict[ObjectKey, str] = field(default_factory=dict)
     #: --add-inferred-deps: the edges added to this run's objects, and those left out (a cycle)
-    added_edges: list[Any] = field(default_factory=list)
-    refused_edges: list[Any] = field(default_factory=list)
+    added_edges: list[InferredEdge] = field(default_factory=list)
+    refused_edges: list[InferredEdge] = field(default_factory=list)
     load_seconds: float = 0.0
     check_seconds: float = 0.0
 

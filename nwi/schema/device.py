@@ -34,6 +34,7 @@ from nwi.path import GnmiPath, PathElem
 from nwi.schema.models import ModelSet
 from nwi.schema.nodes import SchemaNode
 from nwi.schema.objects import ObjectCheck, check_object
+from nwi.schema.values import check_value
 
 #: at most this many findings per device: each costs a full validation pass of the tree
 MAX_FINDINGS = 25
@@ -193,8 +194,7 @@ class _Candidate:
 
 
 def _typed(leaf: SchemaNode | None, text: str) -> Any:
-    from nwi.schema.values import check_value
-
+    """A key's text from a path as its leaf's RFC 7951 JSON value (as written when the leaf refuses it)."""
     if leaf is None:
         return text
     checked = check_value(leaf, text)
