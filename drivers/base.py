@@ -7,7 +7,8 @@ Modelled on NAPALM's small driver surface: connect, read, apply (with a dry
 run that validates without changing the device), close; and, for network-wide
 transactions (``nwi.transaction``), NAPALM's commit with a revert timer split
 in its two halves: :meth:`Driver.prepare` (committed, but reverted by the
-device itself unless confirmed in time), :meth:`Driver.confirm`,
+device itself unless confirmed in time), :meth:`Driver.extend` (the timer
+restarted), :meth:`Driver.confirm`,
 :meth:`Driver.cancel`, and :meth:`Driver.commit_outcome` to ask a device,
 after nwi restarted, what became of a commit id.
 """
@@ -169,6 +170,12 @@ class Driver(abc.ABC):
         transaction), it adds ``txn`` to the pending commit and restarts the timer; a revert then
         restores the state before the first call. Raise TransactionRejected (nothing of ``txn``
         applied, earlier prepares of ``commit_id`` still pending) or another DriverError."""
+        raise ConfirmedCommitUnsupported(self.name, self.confirmed_commit_problem() or "not supported")
+
+    def extend(self, commit_id: str, timeout: int) -> None:
+        """Restart the revert timer of the pending commit ``commit_id``: the device now waits ``timeout``
+        seconds for the confirm. Raise TransactionRejected when it is no longer pending (its timer ran
+        out, or it was cancelled), another DriverError when the device could not be asked."""
         raise ConfirmedCommitUnsupported(self.name, self.confirmed_commit_problem() or "not supported")
 
     def confirm(self, commit_id: str) -> None:

@@ -40,7 +40,8 @@ Choices worth knowing:
   it named none, every object of the transaction.
 * **Network-wide transactions** use the Commit Confirmed extension
   (``gnmi_commit``): ``prepare`` is the Set with ``Commit{id, commit{rollback_duration}}``,
-  ``confirm`` / ``cancel`` are Sets carrying only the action. Whether a device
+  ``extend`` / ``confirm`` / ``cancel`` are Sets carrying only the action
+  (``extend``: ``set_rollback_duration``). Whether a device
   implements the extension is asked with an empty Set carrying
   ``set_rollback_duration`` for an id nobody uses: a device that knows the
   extension refuses it (no such commit on-going), one that ignores extensions
@@ -569,6 +570,9 @@ class GnmiDriver(Driver):
             raise self._rpc_error(err, "Set", ordered) from err
         self._pending[commit_id] = ordered
 
+    def extend(self, commit_id: str, timeout: int) -> None:
+        self._action(commit_id, "set_rollback_duration", timeout)
+
     def confirm(self, commit_id: str) -> None:
         self._action(commit_id, "confirm")
         self._pending.pop(commit_id, None)
@@ -589,9 +593,9 @@ class GnmiDriver(Driver):
             return CommitOutcome.UNKNOWN if confirm else CommitOutcome.REVERTED
         return CommitOutcome.CONFIRMED if confirm else CommitOutcome.REVERTED
 
-    def _action(self, commit_id: str, action: str) -> None:
+    def _action(self, commit_id: str, action: str, rollback_seconds: float | None = None) -> None:
         request = gnmi_pb2.SetRequest()
-        gnmi_commit.to_v080(gnmi_commit.extension(commit_id, action), request.extension.add())
+        gnmi_commit.to_v080(gnmi_commit.extension(commit_id, action, rollback_seconds), request.extension.add())
         try:
             self._session().call("Set", request)
         except grpc.RpcError as err:

@@ -328,7 +328,8 @@ class NetconfDriver(Driver):
                     if self._has(":writable-running"):
                         held.enter_context(self._locked(txn, "running"))
                     held.enter_context(self._locked(txn, "candidate"))
-                    self._call(txn, changes, "discard-changes", lambda m: m.discard_changes())
+                # unlocked in a follow-up: another session's uncommitted candidate edits must not ride along
+                self._call(txn, changes, "discard-changes", lambda m: m.discard_changes())
                 held.enter_context(self._candidate_discarded())
                 for change, doc in edits:
                     self._call(txn, [change], f"edit-config ({change.op} {change.path})", _edit(doc, "candidate"))
@@ -344,6 +345,16 @@ class NetconfDriver(Driver):
             self._in_transaction = False
         log.info("%s: prepared %d change(s) as %s (reverted in %ss unless confirmed)", self.name, len(changes),
                  commit_id, timeout)
+
+    def extend(self, commit_id: str, timeout: int) -> None:
+        """A follow-up confirmed commit under the same persist id restarts the timer (RFC 6241 8.4.5.1). It
+        commits the candidate, which nwi left equal to running: discarding first keeps another session's
+        unlocked candidate edits from riding along (the candidate cannot be locked while a commit is pending)."""
+        try:
+            self._rpc(lambda m: m.discard_changes())
+            self._rpc(lambda m: m.dispatch(_confirmed_commit(commit_id, timeout, follow_up=True)))
+        except RPCError as exc:  # no such persist id pending (any more): its timer ran out
+            raise TransactionRejected(self.name, f"extending {commit_id} failed: {describe(exc)}") from None
 
     def confirm(self, commit_id: str) -> None:
         try:

@@ -156,6 +156,16 @@ class DeviceStore:
             self._put_side("pending", record)  # first: a crash after it reverts to a tree equal to the old one
             self.save(new)
 
+    def extend(self, commit_id: str, timeout: float) -> None:
+        with self.locked():
+            pending = self._expire()
+            if pending is None or pending["id"] != commit_id:
+                outcome = self._outcomes().get(commit_id)
+                what = f"it was {outcome.lower()}" if outcome else "it is not pending here"
+                raise TransactionRejected(self.name, f"cannot extend transaction {commit_id}: {what}")
+            pending["deadline"] = time.time() + timeout
+            self._put_side("pending", pending)
+
     def confirm(self, commit_id: str) -> None:
         with self.locked():
             pending = self._expire()
@@ -277,6 +287,9 @@ class VirtualDriver(Driver):
 
     def prepare(self, txn: Transaction, commit_id: str, timeout: int) -> None:
         self._staged().prepare(txn, commit_id, timeout)
+
+    def extend(self, commit_id: str, timeout: int) -> None:
+        self._staged().extend(commit_id, timeout)
 
     def confirm(self, commit_id: str) -> None:
         self._staged().confirm(commit_id)

@@ -12,9 +12,13 @@ timer (:meth:`Driver.prepare` / ``confirm`` / ``cancel``):
    inside the group): each wave's devices in parallel, each device's part of
    the wave as one prepare under the transaction's commit id, so each wave
    is planned against what the earlier waves left on the devices;
-4. if any prepare fails, every device prepared so far is cancelled (and would
-   revert by itself anyway when its timer runs out); otherwise the decision
-   is journalled and every device is confirmed.
+   Meanwhile the devices prepared in earlier waves have their revert timers
+   extended (``nwi.transaction_timers``), and once the last wave is prepared
+   those prepared a while ago are extended once more: that proves each still
+   holds its part and leaves each most of a timeout for the confirm;
+4. if any prepare (or that last extension) fails, every device prepared so
+   far is cancelled (and would revert by itself anyway when its timer runs
+   out); otherwise the decision is journalled and every device is confirmed.
 
 If nwi dies anywhere in between, the devices revert by themselves; the next
 run finds the journal record and resolves each device's commit id
@@ -32,6 +36,7 @@ from __future__ import annotations
 import graphlib
 import logging
 import re
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -44,6 +49,7 @@ from nwi.drivers.base import CommitOutcome, Driver, DriverError, Transaction, Tr
 from nwi.journal import CONFIRMING, PREPARING, JournalRecord, TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
 from nwi.status import Outcome, Phase, Reason, TransactionInfo
+from nwi.transaction_timers import RevertTimers
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +231,8 @@ class _DevicePart:
     outcome: str = IN_SYNC  # per-device outcome, as status shows it
     prepared: bool = False
     error: DriverError | None = None
+    #: held around every call to the device's driver: the revert timers' extensions must not overlap them
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Coordinator:
@@ -270,30 +278,26 @@ class Coordinator:
             if self.journal is not None:
                 record.devices = list(devices)
                 self.journal.write(record)  # before anything reaches a device
-            # phase 1: prepare, wave by wave
-            failed: dict[str, DriverError] = {}
-            for wave in internal_waves(members, device_of):
-                by_device: dict[str, list[ConfigObject]] = defaultdict(list)
-                for m in wave:
-                    by_device[device_of[m.key]].append(m)
-                results = list(pool.map(lambda item: self._prepare(item[0], item[1], commit_id, parts),
-                                        by_device.items()))
-                for device, (wave_outcomes, wrote_keys, error) in zip(by_device, results, strict=True):
-                    outcomes.update(wave_outcomes)
-                    for k in wrote_keys:
-                        written[k] = device
-                    if error is not None:
-                        failed[device] = error
-                if failed:
-                    break
+            # phase 1: prepare, wave by wave, the timers of the devices prepared already kept running
+            timers = RevertTimers(self.get_driver, commit_id, self.confirm_timeout,
+                                  {d: p.lock for d, p in parts.items()}, workers)
+            try:
+                failed = self._prepare_waves(members, device_of, commit_id, parts, outcomes, written, pool, timers)
+            except BaseException:
+                timers.close()
+                raise
             prepared = [d for d in devices if parts[d].prepared]
             if failed:
+                timers.close()
                 # and the devices whose prepare may have landed after all (no answer): a cancel that finds
                 # nothing pending is harmless, and one that comes too early leaves the device's own timer
                 in_doubt = [d for d, e in failed.items() if not isinstance(e, TransactionRejected)]
                 list(pool.map(lambda d: self._cancel(d, commit_id, parts), [*prepared, *in_doubt]))
                 for d in in_doubt:
                     parts[d].outcome = FAILED
+                for d, e in failed.items():
+                    if isinstance(e, _Lost) and e.gone:
+                        parts[d].outcome = REVERTED + " (by its timer)"
                 for d in devices:
                     if d not in failed and not parts[d].prepared and parts[d].outcome == IN_SYNC:
                         parts[d].outcome = NOT_PREPARED if any(device_of[m.key] == d and m.key not in outcomes
@@ -304,9 +308,12 @@ class Coordinator:
                 return self._fail_all(members, device_of, failed, culprit, info(), nothing_sent=False,
                                       blamed=outcomes)
             # phase 2: confirm
-            if prepared and self.journal is not None:
-                record.state = CONFIRMING
-                self.journal.write(record)
+            try:
+                if prepared and self.journal is not None:
+                    record.state = CONFIRMING
+                    self.journal.write(record)
+            finally:
+                timers.close()  # decided: from here on only the confirms count
             list(pool.map(lambda d: self._confirm(d, commit_id, parts), prepared))
         doubt = [d for d in prepared if parts[d].outcome == IN_DOUBT]
         if self.journal is not None and not doubt:
@@ -331,6 +338,31 @@ class Coordinator:
                 result[m.key] = Outcome(o.phase, o.reason, o.message, o.waiting_on, o.applied_hash, o.wrote, final)
         return result
 
+    def _prepare_waves(self, members: Sequence[ConfigObject], device_of: Mapping[ObjectKey, str], commit_id: str,
+                       parts: dict[str, _DevicePart], outcomes: dict[ObjectKey, Outcome],
+                       written: dict[ObjectKey, str], pool: ThreadPoolExecutor,
+                       timers: RevertTimers) -> dict[str, DriverError]:
+        """Prepare the group wave by wave; the devices that failed (none: every part is pending, and each
+        device has a whole timeout left for the confirm)."""
+        failed: dict[str, DriverError] = {}
+        for wave in internal_waves(members, device_of):
+            by_device: dict[str, list[ConfigObject]] = defaultdict(list)
+            for m in wave:
+                by_device[device_of[m.key]].append(m)
+            results = list(pool.map(lambda item: self._prepare(item[0], item[1], commit_id, parts, timers),
+                                    by_device.items()))
+            for device, (wave_outcomes, wrote_keys, error) in zip(by_device, results, strict=True):
+                outcomes.update(wave_outcomes)
+                for k in wrote_keys:
+                    written[k] = device
+                if error is not None:
+                    failed[device] = error
+            failed.update(_lost(timers.lost()))
+            if failed:
+                return failed
+        # the devices prepared a while ago: still pending? (and a fresh timeout for the confirm)
+        return _lost(timers.refresh([d for d, p in parts.items() if p.prepared]))
+
     # ---- per device (in the coordinator's threads) ---------------------------------------------------
     def _problem(self, device: str) -> str | DriverError | None:
         try:
@@ -338,8 +370,14 @@ class Coordinator:
         except DriverError as exc:
             return exc
 
-    def _prepare(self, device: str, objects: list[ConfigObject], commit_id: str,
-                 parts: dict[str, _DevicePart]) -> tuple[dict[ObjectKey, Outcome], list[ObjectKey], DriverError | None]:
+    def _prepare(self, device: str, objects: list[ConfigObject], commit_id: str, parts: dict[str, _DevicePart],
+                 timers: RevertTimers) -> tuple[dict[ObjectKey, Outcome], list[ObjectKey], DriverError | None]:
+        with parts[device].lock:
+            return self._prepare_locked(device, objects, commit_id, parts, timers)
+
+    def _prepare_locked(self, device: str, objects: list[ConfigObject], commit_id: str,
+                        parts: dict[str, _DevicePart],
+                        timers: RevertTimers) -> tuple[dict[ObjectKey, Outcome], list[ObjectKey], DriverError | None]:
         part = parts[device]
         try:
             driver = self.get_driver(device)
@@ -357,6 +395,7 @@ class Coordinator:
             return outcomes, [], None
         try:
             self.count()
+            started = time.monotonic()  # the device's timer starts after this, so "restarted at" errs early
             driver.prepare(txn, commit_id, self.confirm_timeout)
         except TransactionRejected as exc:
             part.outcome, part.error = REFUSED, exc
@@ -373,6 +412,7 @@ class Coordinator:
             return outcomes, [], exc
         part.prepared = True
         part.outcome = "Prepared"
+        timers.restarted(device, started)
         self.on_written(device, txn)
         for o in to_write:
             outcomes[o.key] = Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash=o.desired_hash, wrote=True)
@@ -381,7 +421,8 @@ class Coordinator:
     def _cancel(self, device: str, commit_id: str, parts: dict[str, _DevicePart]) -> None:
         self.on_unknown(device)
         try:
-            self.get_driver(device).cancel(commit_id)
+            with parts[device].lock:
+                self.get_driver(device).cancel(commit_id)
             parts[device].outcome = REVERTED
         except DriverError as exc:
             log.warning("%s: cancelling %s failed (%s); the device reverts it when its timer runs out",
@@ -390,7 +431,8 @@ class Coordinator:
 
     def _confirm(self, device: str, commit_id: str, parts: dict[str, _DevicePart]) -> None:
         try:
-            self.get_driver(device).confirm(commit_id)
+            with parts[device].lock:
+                self.get_driver(device).confirm(commit_id)
             parts[device].outcome = CONFIRMED
         except DriverError as exc:
             log.error("%s: confirming %s failed: %s", device, commit_id, exc)
@@ -420,6 +462,19 @@ class Coordinator:
                 result[m.key] = Outcome(Phase.FAILED, Reason.TRANSACTION_ABORTED,
                                         f"transaction {txn.group} aborted ({why}); {aftermath}", transaction=txn)
         return result
+
+
+class _Lost(TransactionRejected):
+    """A prepared device's part is gone before the decision (``gone``), or its timer could not be extended."""
+
+    def __init__(self, device: str, cause: DriverError) -> None:
+        self.gone = isinstance(cause, TransactionRejected)
+        super().__init__(device, f"its part reverted before the decision ({cause.message})" if self.gone
+                         else f"its revert timer could not be extended before the decision ({cause.message})")
+
+
+def _lost(errors: Mapping[str, DriverError]) -> dict[str, DriverError]:
+    return {d: _Lost(d, e) for d, e in errors.items()}
 
 
 def _text(problem: object) -> str:

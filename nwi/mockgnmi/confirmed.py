@@ -158,6 +158,12 @@ class CommitConfirmed:
             found = self._ongoing.get(target)
             return found.id if found else None
 
+    def remaining(self, target: Target) -> float | None:
+        """Seconds until the on-going commit reverts (None when none is on-going): tests see a timer move."""
+        with self._lock:
+            found = self._ongoing.get(target)
+            return None if found is None or not found.deadline else found.deadline - time.monotonic()
+
     def stop(self) -> None:
         """Cancel every timer (the server stops; what is on-going stays as it is)."""
         with self._lock:

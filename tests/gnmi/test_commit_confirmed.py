@@ -158,6 +158,19 @@ def test_the_driver_prepares_confirms_and_cancels(driver: GnmiDriver, target: Ta
     assert _hostname(target) == "one" and "more" not in target.config().to_json()
 
 
+def test_the_driver_extends_the_rollback_timer_of_a_commit_still_on_going(driver: GnmiDriver,
+                                                                          target: Target) -> None:
+    driver.prepare(_txn("kept"), "nwi-e", 5)
+    before = COMMITS.remaining(target)
+    assert before is not None and before <= 5
+    driver.extend("nwi-e", 600)  # set_rollback_duration: the timer starts again with the new duration
+    after = COMMITS.remaining(target)
+    assert after is not None and after > 500 and _hostname(target) == "kept"
+    driver.cancel("nwi-e")
+    with pytest.raises(TransactionRejected, match="set_rollback_duration nwi-e"):
+        driver.extend("nwi-e", 600)  # nothing on-going any more: gone, which the coordinator must hear
+
+
 def test_the_driver_resolves_a_commit_left_by_a_dead_run(driver: GnmiDriver, target: Target) -> None:
     driver.prepare(_txn("left"), "nwi-c", 60)
     assert driver.resolve_commit("nwi-c", confirm=False) == CommitOutcome.REVERTED

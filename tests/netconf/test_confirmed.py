@@ -94,6 +94,25 @@ def test_a_session_killed_before_the_confirm_leaves_the_commit_pending_then_the_
         second.confirm("nwi-t-3")
 
 
+def test_extending_a_pending_commit_keeps_it_pending_and_lets_no_stray_candidate_edit_ride_along(
+        driver: NetconfDriver, second: NetconfDriver, server: NetconfServer, raw: RawConnect) -> None:
+    m = raw(server)
+    driver.prepare(_iface("eth21", "pending"), "nwi-t-8", 60)
+    # another session edits the candidate without committing (it cannot lock it while a commit is pending)
+    m.edit_config(target="candidate", config=f"""<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">
+      <interfaces xmlns="{IF_NS}"><interface><name>eth22</name>
+        <type xmlns:ia="urn:ietf:params:xml:ns:yang:iana-if-type">ia:ethernetCsmacd</type>
+      </interface></interfaces></config>""")
+    driver.extend("nwi-t-8", 60)  # a follow-up confirmed commit under the same persist id
+    assert _description(m, "eth21") == "pending"
+    assert not etree.fromstring(m.get_config("running").data_xml.encode()).xpath(
+        "//if:interface[if:name='eth22']", namespaces={"if": IF_NS})
+    second.cancel("nwi-t-8")  # still pending after the extension: a cancel restores the state before it
+    assert _description(m, "eth21") is None
+    with pytest.raises(TransactionRejected, match="extending nwi-t-8 failed"):
+        driver.extend("nwi-t-8", 60)  # not pending any more
+
+
 def test_after_a_restart_a_pending_commit_is_resolved_as_the_journal_decided(
         driver: NetconfDriver, second: NetconfDriver, server: NetconfServer, raw: RawConnect) -> None:
     m = raw(server)

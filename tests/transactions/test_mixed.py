@@ -132,6 +132,29 @@ def test_a_device_timing_out_during_prepare_aborts_the_group_and_reverts_by_itse
     assert wait_for(lambda: COMMITS.ongoing(target) is None and "network-instances" not in gnmi_config(target), 30)
 
 
+def test_a_slow_later_wave_keeps_the_first_waves_timers_running_until_the_group_is_confirmed(
+        tmp_path: Path, nc: NetconfServer, gnmi: tuple[MockGnmiServer, Target]) -> None:
+    server, target = gnmi
+    state = tmp_path / "state"
+    src = write(tmp_path, nc, server.port_of("pe-gnmi"), service_yaml(gnmi_after_virt=True))
+    # wave 1: pe-nc and pe-virt; wave 2: pe-gnmi, whose read and prepare take 2.5 s each: more than the
+    # 3 s revert timeout of wave 1's devices, which revert before the confirm unless their timers are extended
+    target.faults.latency = 2.5
+    try:
+        run = nwi("apply", "-f", str(src), "--confirm-timeout", "3", state=state)
+    finally:
+        target.faults.latency = 0.0
+    assert run.returncode == 0, run.stdout + run.stderr
+    st = statuses(state)
+    assert all(s["phase"] == "Ready" for s in st.values()), st
+    assert st["svc-nc"]["transaction"]["devices"] == {
+        "lab/pe-nc": "Confirmed", "lab/pe-gnmi": "Confirmed", "lab/pe-virt": "Confirmed"}
+    assert COMMITS.ongoing(target) is None
+    assert virtual_config(state)["network-instances"]["network-instance"][0]["route-distinguisher"] == "65000:3"
+    assert "network-instances" in gnmi_config(target) and nc_description(nc) == "l3vpn-1"
+    assert not list((state / "transactions").glob("*.json"))
+
+
 def test_nwi_killed_between_prepare_and_confirm_devices_revert_and_the_next_run_reports_and_reapplies(
         tmp_path: Path, nc: NetconfServer, gnmi: tuple[MockGnmiServer, Target], gnmi_store: HeldStore) -> None:
     server, target = gnmi

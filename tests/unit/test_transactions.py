@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -67,7 +68,14 @@ class FaultyDriver(Driver):
             raise TransactionRejected(self.name, "refused by the device", [c.owner for c in txn.changes])
         if self.name in self.lab.hang:
             raise DriverError(self.name, "no answer within the operation timeout")
+        if self.name in self.lab.slow:  # the injected fault: a device that takes long to commit
+            self.lab.during_slow_prepare(commit_id)
+            threading.Event().wait(self.lab.slow[self.name])
         self.inner.prepare(txn, commit_id, timeout)
+
+    def extend(self, commit_id: str, timeout: int) -> None:
+        self.lab.calls.append((self.name, "extend", commit_id))
+        self.inner.extend(commit_id, timeout)
 
     def confirm(self, commit_id: str) -> None:
         self.lab.calls.append((self.name, "confirm", commit_id))
@@ -92,6 +100,8 @@ class TxnLab:
         self.hang: set[str] = set()
         self.unsupported: set[str] = set()
         self.lose_confirm: set[str] = set()
+        self.slow: dict[str, float] = {}  # device -> seconds its prepare takes to answer
+        self.during_slow_prepare: Callable[[str], None] = lambda device: None
         self.sink = MemorySink()
         self.journal = MemoryJournal()
 
@@ -202,10 +212,8 @@ def test_a_group_over_several_waves_is_prepared_wave_by_wave_and_confirmed_once(
     ]
     report = lab.apply(objs)
     assert report.ok, report.outcomes
-    assert [(d, o) for d, o, _ in lab.calls] == [("pe1", "prepare"), ("pe2", "prepare"), ("pe1", "prepare"),
-                                                ("pe1", "confirm"), ("pe2", "confirm")] or sorted(
-        (d, o) for d, o, _ in lab.calls[3:]) == [("pe1", "confirm"), ("pe2", "confirm")]
-    assert [o for _, o, _ in lab.calls[:3]] == ["prepare"] * 3
+    assert [(d, o) for d, o, _ in lab.calls[:3]] == [("pe1", "prepare"), ("pe2", "prepare"), ("pe1", "prepare")]
+    assert sorted((d, o) for d, o, _ in lab.calls[3:]) == [("pe1", "confirm"), ("pe2", "confirm")]
     assert len({cid for _, _, cid in lab.calls}) == 1
     # a failure in the last wave cancels what the first waves prepared, on every device
     lab2 = TxnLab()
@@ -213,6 +221,38 @@ def test_a_group_over_several_waves_is_prepared_wave_by_wave_and_confirmed_once(
     report = lab2.apply([*objs[:2], gobj("late", "pe3", "/system", {"x": 1}, "svc", deps=["peer"])])
     assert lab2.ops("cancel") == ["pe1"] and all(lab2.device(d) == {} for d in ("pe1", "pe2", "pe3"))
     assert report.outcomes[key("late")].reason == Reason.TRANSACTION_ABORTED
+
+
+def _two_waves() -> list[ConfigObject]:
+    return [gobj("vrf", "pe1", "/network-instances/network-instance[name=a]", {"type": "L3VRF"}, "svc"),
+            gobj("peer", "pe2", "/network-instances/network-instance[name=a]", {"type": "L3VRF"}, "svc",
+                 deps=["vrf"])]
+
+
+def test_the_first_waves_timers_are_extended_while_a_slow_later_wave_is_prepared() -> None:
+    lab = TxnLab()
+    lab.slow = {"pe2": 2.5}  # wave 2 takes longer than the revert timeout: without extensions pe1 reverts
+    report = lab.apply(_two_waves(), timeout=1)
+    assert report.ok, report.outcomes
+    assert lab.ops("extend").count("pe1") >= 2
+    assert lab.device("pe1") and lab.device("pe2")
+    assert lab.store("pe1").outcome(lab.calls[0][2]) == CommitOutcome.CONFIRMED
+    info = report.outcomes[key("vrf")].transaction
+    assert info is not None and dict(info.devices) == {"pe1": "Confirmed", "pe2": "Confirmed"}
+
+
+def test_a_part_gone_before_the_decision_aborts_the_group_instead_of_confirming_the_others() -> None:
+    lab = TxnLab()
+    lab.slow = {"pe2": 1.5}
+    lab.during_slow_prepare = lambda cid: lab.store("pe1").cancel(cid)  # pe1's part goes while pe2 prepares
+    report = lab.apply(_two_waves(), timeout=1)
+    assert not report.ok
+    assert lab.ops("confirm") == [] and lab.device("pe1") == {} and lab.device("pe2") == {}
+    vrf, peer = report.outcomes[key("vrf")], report.outcomes[key("peer")]
+    assert vrf.reason == peer.reason == Reason.TRANSACTION_ABORTED
+    assert "pe1: its part reverted before the decision" in vrf.message
+    assert vrf.transaction is not None and dict(vrf.transaction.devices)["pe1"] == "Reverted (by its timer)"
+    assert not lab.journal.records
 
 
 def test_a_group_with_a_member_waiting_outside_waits_whole_and_so_does_what_needs_it() -> None:
