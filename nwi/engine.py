@@ -22,7 +22,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from nwi.conflicts import find_conflicts
@@ -33,8 +33,8 @@ from nwi.journal import TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
-from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
-from nwi.transaction import Coordinator, GroupNode, Recovered, condense, recover
+from nwi.status import NO_TRANSACTION, ObjectStatus, Outcome, Phase, Reason, derive_status
+from nwi.transaction import Coordinator, GroupNode, Recovered, condense, group_of, recover
 from nwi.tree import Tree, TreeError
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ class Engine:
         self.on_outcome = on_outcome
         self.progress = progress
         self._txn_lock = threading.Lock()
+        self._atomic = False  # this run is one network-wide transaction (apply --atomic)
         self._transactions = 0
         self._reads = _DeviceReads({})
 
@@ -251,6 +252,7 @@ class Engine:
         """Bring every object onto its device in dependency order; ``atomic``: all of them as one
         network-wide transaction (else the objects' transaction annotations group them)."""
         by_key = {o.key: o for o in objects}
+        self._atomic = atomic
         conflicts = find_conflicts(objects, device_of)
         graph = DependencyGraph.build(objects, external_ready, failed=conflicts)
         report = RunReport()
@@ -319,6 +321,7 @@ class Engine:
         config on the device, and so is everything it depends on.
         """
         by_key = {o.key: o for o in objects}
+        self._atomic = False
         # reversed edges: an object waits for its dependents to be gone; a dependent that is
         # not being removed is "missing" from this graph and blocks it
         graph = DependencyGraph.from_edges({k: tuple(dependents.get(k, ())) for k in by_key})
@@ -437,6 +440,9 @@ class Engine:
 
     def _record(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:
         previous = self.sink.previous(obj.key)
+        if (outcome.transaction is None and previous is not None and previous.transaction is not None
+                and previous.transaction.group != group_of(obj, self._atomic)):
+            outcome = replace(outcome, transaction=NO_TRANSACTION)  # it left that group: status says so
         self.sink.record(obj, derive_status(outcome, previous, obj.generation, device_of.get(obj.key, "")))
 
     def _record_transient(self, obj: ConfigObject, device_of: Mapping[ObjectKey, str], outcome: Outcome) -> None:

@@ -5,7 +5,10 @@ rewritten when the decision to confirm is taken; it is removed once every
 device has its outcome. A record still there when nwi starts again belongs to
 a run that died in between: the engine asks each of its devices what became
 of the commit id (``Driver.resolve_commit``) and reports it. Presumed abort:
-without a recorded decision, whatever is still pending is cancelled.
+without a recorded decision, whatever is still pending is cancelled. A
+device the run does not reach is asked by a later run that does; the record
+stays until then, with the answers so far, and is reported again only when a
+device adds one.
 
 One JSON file per transaction under ``<state>/transactions/``: the CLI and the
 operator both keep a state directory, and a file per record needs no locking
@@ -34,6 +37,10 @@ class JournalRecord:
     state: str = PREPARING
     started: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+    #: after a restart: what each device asked so far said became of the commit (asked once: asking again
+    #: would only hear "nothing pending"), and whether the record was reported yet (once, until more is known)
+    answers: dict[str, str] = field(default_factory=dict)
+    reported: bool = False
 
 
 class TransactionJournal(Protocol):

@@ -102,6 +102,17 @@ class TransactionInfo:
         return f"{self.group}/{self.id} " + ",".join(f"{d.rsplit('/', 1)[-1]}={o}" for d, o in self.devices)
 
 
+#: an outcome's ``transaction`` for an object no longer in the group its status names: the status forgets it
+#: (None, by contrast, keeps what the status says: most outcomes do not concern the transaction)
+NO_TRANSACTION = TransactionInfo("", "")
+
+
+def _transaction_after(outcome_txn: TransactionInfo | None, prev: TransactionInfo | None) -> TransactionInfo | None:
+    if outcome_txn is None:
+        return prev
+    return None if outcome_txn == NO_TRANSACTION else outcome_txn
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one object, from which its whole status follows."""
@@ -244,7 +255,7 @@ def _same_outcome(outcome: Outcome, prev: ObjectStatus, generation: int | None, 
         and generation == prev.observed_generation
         and device == prev.device
         and len(prev.conditions) == 4
-        and (outcome.transaction is None or outcome.transaction == prev.transaction)
+        and _transaction_after(outcome.transaction, prev.transaction) == prev.transaction
     )
 
 
@@ -308,5 +319,5 @@ def derive_status(
         waiting_on=list(outcome.waiting_on),
         device=device,
         last_applied_time=stamp if outcome.wrote else prev.last_applied_time,
-        transaction=outcome.transaction if outcome.transaction is not None else prev.transaction,
+        transaction=_transaction_after(outcome.transaction, prev.transaction),
     )

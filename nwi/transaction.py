@@ -503,37 +503,58 @@ class Recovered:
     record: JournalRecord
     devices: dict[str, str]  # device -> CommitOutcome (or why it could not be asked)
 
+    @property
+    def complete(self) -> bool:
+        return all(d in self.record.answers for d in self.record.devices)
+
     def describe(self) -> str:
         decided = "after the decision to confirm" if self.record.state == CONFIRMING else "before it was decided"
         devs = ", ".join(f"{d} {o}" for d, o in self.devices.items()) or "no device was prepared"
-        return f"transaction {self.record.group} ({self.record.id}) was interrupted {decided}; devices: {devs}"
+        text = f"transaction {self.record.group} ({self.record.id}) was interrupted {decided}; devices: {devs}"
+        if not self.complete:
+            text += (". A device not asked settled it by itself (its timer reverted what no confirm reached); "
+                     "the first run that reaches it asks it and closes the record, which is not reported again "
+                     "until then")
+        return text
+
+
+NOT_IN_RUN = "not asked (not in this run)"
 
 
 def recover(journal: TransactionJournal, get_driver: Callable[[str], Driver],
             known: Callable[[str], bool]) -> list[Recovered]:
-    """Resolve every open journal record: a commit still pending is confirmed when the decision was taken,
-    else cancelled (presumed abort); each device says what became of it. Records whose devices could all
-    be asked are closed."""
+    """Resolve the open journal records this run can: a commit still pending is confirmed when the decision
+    was taken, else cancelled (presumed abort); each device says what became of it. A record is closed once
+    all its devices answered; one with a device this run does not reach (or that did not answer) stays,
+    with the answers so far, for a later run. A record is reported the first time it is found, and then
+    only when a device adds an answer: runs that reach none of its devices stay quiet about it."""
     out = []
     for record in journal.open_records():
         confirm = record.state == CONFIRMING
-        answers: dict[str, str] = {}
-        complete = True
+        unasked: dict[str, str] = {}
+        added = False
         for device in record.devices:
+            if device in record.answers:
+                continue
             if not known(device):
-                answers[device] = "not asked (not in this run)"
-                complete = False
+                unasked[device] = NOT_IN_RUN
                 continue
             try:
-                answers[device] = str(get_driver(device).resolve_commit(record.id, confirm))
+                record.answers[device] = str(get_driver(device).resolve_commit(record.id, confirm))
+                added = True
             except DriverError as exc:
-                answers[device] = f"not asked ({exc.message})"
-                complete = False
-        if complete:
+                unasked[device] = f"not asked ({exc.message})"
+        rec = Recovered(record, {d: record.answers.get(d) or unasked[d] for d in record.devices})
+        if rec.complete:
             journal.remove(record.id)
-        rec = Recovered(record, answers)
-        log.warning("%s", rec.describe())
-        out.append(rec)
+        if added or not record.reported:
+            record.reported = True
+            if not rec.complete:
+                journal.write(record)
+            log.warning("%s", rec.describe())
+            out.append(rec)
+        else:
+            log.debug("%s (reported before)", rec.describe())
     return out
 
 

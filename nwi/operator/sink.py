@@ -76,7 +76,9 @@ class KubeStatusSink:
         before = entry.status
         if before.to_dict() == status.to_dict():
             return
-        version = self.api.patch_status(key, status.to_dict())
+        patch = status.to_dict()
+        patch.setdefault("transaction", None)  # a merge patch keeps what it omits: null removes a group left
+        version = self.api.patch_status(key, patch)
         if version is None:
             return
         self.index.set_status(key, status, version)
@@ -87,7 +89,8 @@ class KubeStatusSink:
         txn = status.transaction
         if txn is not None and txn.id and txn != before.transaction:  # each device's part, as an Event
             self.api.post_event(key, entry.uid, NORMAL if status.phase == Phase.READY else WARNING, "Transaction",
-                                f"{txn.group} ({txn.id}): " + ", ".join(f"{d} {o}" for d, o in txn.devices))
+                                f"{txn.group} ({txn.id}): " + ", ".join(f"{d} {o}" for d, o in txn.devices)
+                                + (f"; {txn.note}" if txn.note else ""))
         if status.phase == Phase.READY and before.phase != Phase.READY:
             self.on_ready(key)
 

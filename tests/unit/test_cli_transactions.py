@@ -47,3 +47,23 @@ def test_atomic_makes_a_plain_run_one_group_that_lands_nowhere_when_one_object_i
     again = nwi("apply", "-f", SAMPLES / "seed", "-f", tmp_path / "bad.yaml")
     assert again.exit_code == EXIT_NOT_READY
     assert "vpls" in json.dumps(json.loads((state_dir / "devices" / "172.20.20.200.json").read_text()))
+
+
+def test_an_object_that_leaves_its_group_has_no_transaction_in_its_status_any_more(
+        nwi: NwiRunner, state_dir: Path, tmp_path: Path) -> None:
+    assert nwi("apply", "-f", SAMPLES / "transactions").exit_code == 0
+    before = {i["metadata"]["name"]: i["status"] for i in json.loads(nwi("get", "-o", "json").stdout)["items"]}
+    assert all("transaction" in s for s in before.values())
+    # the same objects without their annotation: in sync, nothing written, and no longer in any group
+    src = tmp_path / "plain"
+    src.mkdir()
+    for f in (SAMPLES / "transactions").glob("*.yaml"):
+        text = f.read_text()
+        text = text.replace("nwi.enc.nokia.com/transaction-size:", "example.com/size:")
+        (src / f.name).write_text(text.replace("nwi.enc.nokia.com/transaction:", "example.com/was:"))
+    run = nwi("apply", "-f", src)
+    assert run.exit_code == 0, run.stderr
+    after = {i["metadata"]["name"]: i["status"] for i in json.loads(nwi("get", "-o", "json").stdout)["items"]}
+    assert after.keys() == before.keys()
+    assert all("transaction" not in s and s["phase"] == "Ready" for s in after.values()), after
+    assert "acme-vpn" not in nwi("get", "-o", "wide").stdout

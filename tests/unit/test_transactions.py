@@ -330,12 +330,39 @@ def test_after_a_crash_past_the_decision_the_next_run_confirms_what_is_still_pen
     assert lab.device("pe1")["x"] == {"kept": True}
 
 
-def test_a_record_whose_device_is_not_in_the_run_stays_open() -> None:
+def test_a_record_whose_device_is_not_in_the_run_stays_open_is_reported_once_and_closed_by_a_run_reaching_it(
+        ) -> None:
     lab = TxnLab()
-    lab.journal.write(JournalRecord("nwi-g-x", "ns/g", ["elsewhere"], [], PREPARING, 1.0))
+    lab.store("pe2").prepare(Transaction("pe2", [_update("/x", {"old": 2})]), "nwi-g-x", 600)
+    lab.journal.write(JournalRecord("nwi-g-x", "ns/g", ["pe1", "pe2"], [], PREPARING, 1.0))
     report = lab.apply([gobj("other", "pe1", "/y", {"a": 1})])
-    assert report.recovered[0].devices == {"elsewhere": "not asked (not in this run)"}
+    assert report.recovered[0].devices == {"pe1": "Unknown", "pe2": "not asked (not in this run)"}
+    assert "the first run that reaches it asks it" in report.recovered[0].describe()
     assert "nwi-g-x" in lab.journal.records
+    # runs that reach none of its devices not asked yet stay quiet about it; pe1 is not asked again
+    for _ in range(2):
+        report = lab.apply([gobj("other", "pe1", "/y", {"a": 1})])
+        assert report.recovered == [] and "nwi-g-x" in lab.journal.records
+    # a run that reaches pe2 asks it (presumed abort: cancelled), reports what is new, and closes the record
+    report = lab.apply([gobj("third", "pe2", "/z", {"a": 3})])
+    assert [r.devices for r in report.recovered] == [{"pe1": "Unknown", "pe2": "Reverted"}]
+    assert "x" not in lab.device("pe2") and lab.journal.records == {}
+    assert lab.apply([gobj("third", "pe2", "/z", {"a": 3})]).recovered == []
+
+
+def test_status_forgets_the_transaction_of_an_object_that_left_its_group() -> None:
+    lab = TxnLab()
+    assert lab.apply(vpn()).ok
+    assert lab.sink.statuses[key("pe1")].transaction is not None
+    report = lab.apply([*vpn("")[:1], *vpn()[1:]])  # pe1 leaves the group; the others stay in it
+    assert report.ok
+    assert lab.sink.statuses[key("pe1")].transaction is None
+    assert lab.sink.statuses[key("pe2")].transaction is not None
+    # --atomic is a group of its own run: a later run without it forgets it too
+    assert lab.apply(vpn(""), atomic=True).ok
+    assert lab.sink.statuses[key("pe1")].transaction.group == "--atomic"  # type: ignore[union-attr]
+    lab.apply(vpn(""))
+    assert all(lab.sink.statuses[key(f"pe{i}")].transaction is None for i in (1, 2, 3))
 
 
 def test_a_staged_virtual_commit_reverts_by_itself_once_its_deadline_passes(tmp_path: Any) -> None:
