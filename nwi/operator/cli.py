@@ -76,6 +76,11 @@ def operator(
                                   "objects are checked against their kind's models before anything is sent, and "
                                   "values are encoded and compared by them.")
     ] = None,
+    confirm_timeout: Annotated[
+        int, typer.Option(min=1, envvar="NWI_CONFIRM_TIMEOUT",
+                          help="Network-wide transactions: seconds a prepared device waits for the confirm "
+                               "before it reverts (also how soon devices revert when the operator dies).")
+    ] = 60,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
     debug: Annotated[bool, typer.Option(help="Log everything, kopf's internals included.")] = False,
 ) -> None:
@@ -97,6 +102,7 @@ def operator(
         batch_window=batch_window,
         workers=workers,
         yang_paths=tuple(yang_paths(yang_path)),
+        confirm_timeout=confirm_timeout,
         metrics_port=metrics_port,
         health_port=health_port,
         listen_address=listen_address,

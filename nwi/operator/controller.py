@@ -42,6 +42,7 @@ from nwi.operator.metrics import Metrics
 from nwi.operator.reconciler import Reconciler, Settings
 from nwi.operator.watch import DriftWatch
 from nwi.status import ObjectStatus, Outcome, Phase, Reason
+from nwi.transaction import group_of
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class OperatorConfig:
     health_port: int = 8080  # 0: off
     listen_address: str = LOOPBACK  # of /metrics and /healthz; the Deployment sets 0.0.0.0
     yang_paths: tuple[Path, ...] = ()  # --yang-path: objects are checked against their kind's models first
+    confirm_timeout: int = 60  # network-wide transactions: a prepared device reverts unless confirmed by then
 
     def liveness_endpoint(self) -> str | None:
         """kopf's /healthz URL (kopf listens where it points), or None when off."""
@@ -133,7 +135,8 @@ class Controller:
         self.index = ObjectIndex()
         self.devices = DeviceIndex()
         self.reconciler = Reconciler(self.index, self.devices, api, metrics, Settings(
-            cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers, cfg.yang_paths))
+            cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers, cfg.yang_paths,
+            cfg.confirm_timeout))
         self.watch = DriftWatch(self.index, self.devices, cfg.inventory_namespace, self.reconciler.open_driver,
                                 self._drifted, metrics, decided_at=self.reconciler.sink.decided_at,
                                 ) if cfg.subscribe else None
@@ -188,6 +191,10 @@ class Controller:
             # kopf adds the finalizer in this cycle and calls the create handler in the next one:
             # start the work now (the handler then shares its outcome)
             self.reconciler.enqueue(entry.key)
+        elif entry.obj is not None and not entry.deleting and self.index.is_ready(entry) and self._group_changed(entry):
+            # an edit of the transaction annotations alone: kopf's diff (the spec) sees nothing, no
+            # handler runs, yet the status must join or leave the group
+            self.reconciler.enqueue(entry.key)
 
     def observe_device(self, body: Mapping[str, Any], event_type: str | None) -> None:
         doc = plain(body)
@@ -230,6 +237,13 @@ class Controller:
             return
         outcome = await self.reconciler.reconcile(entry.key)
         self.raise_for(outcome, retry)
+
+    def _group_changed(self, entry: Entry) -> bool:
+        """The object joined or left a network-wide transaction since its status was decided: an edit of
+        annotations alone, which changes neither its spec nor its hash, must still reach its status."""
+        decided = self.index.decided(entry.key)
+        txn = (decided if decided is not None else entry.status).transaction
+        return entry.obj is not None and (txn.group if txn else "") != group_of(entry.obj, atomic=False)
 
     def watched(self, key: ObjectKey) -> bool:
         """The object's device is (or is about to be) watched by subscription."""

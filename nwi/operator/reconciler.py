@@ -76,6 +76,7 @@ class Settings:
     batch_window: float = 0.05  # seconds to gather objects that become ready together into one run
     workers: int = 16  # devices worked on at once within a run; status writes sent at once
     yang_paths: tuple[Path, ...] = ()  # YANG models: objects are checked against their kind's before sending
+    confirm_timeout: int = 60  # network-wide transactions: seconds a prepared device waits for the confirm
     transient_delay: float = 1.0  # seconds an Applying/Waiting status waits before it is written
 
 
@@ -247,7 +248,8 @@ class Reconciler:
         device_of, factory = self._inventory(objects)
         pool = DriverPool(factory)
         engine = Engine(pool, self.sink, self.settings.workers,
-                        journal=FileJournal(self.settings.state_dir / "transactions"))
+                        journal=FileJournal(self.settings.state_dir / "transactions"),
+                        confirm_timeout=self.settings.confirm_timeout)
         self._running = frozenset(o.key for o in objects)
         start = time.monotonic()
         try:
