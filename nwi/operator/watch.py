@@ -50,23 +50,20 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 30.0
 
 
-def covering_paths(paths: Iterable[GnmiPath]) -> tuple[GnmiPath, ...]:
+def covering_paths(paths: Iterable[GnmiPath]) -> frozenset[GnmiPath]:
     """The paths to subscribe to: each path once, leaving out those inside another one."""
-    unique = sorted(set(paths), key=lambda p: (len(p.elems), str(p)))
-    kept: list[GnmiPath] = []
     chosen: set[GnmiPath] = set()
-    for p in unique:
+    for p in sorted(set(paths), key=lambda p: len(p.elems)):  # outer paths first
         if not any(GnmiPath(p.elems[:i], p.origin) in chosen for i in range(len(p.elems))):
-            kept.append(p)
             chosen.add(p)
-    return tuple(sorted(kept, key=str))
+    return frozenset(chosen)
 
 
 @dataclass
 class _Plan:
     """What one device's stream watches: the subscription paths and the objects behind them."""
 
-    paths: tuple[GnmiPath, ...]
+    paths: frozenset[GnmiPath]
     keys: frozenset[ObjectKey]
     sample: ConfigObject  # an object on the device: it says how to reach the device (and with which Secret)
 
@@ -105,7 +102,9 @@ class DriftWatch:
         self.settle = settle
         self.metrics = metrics or Metrics()
         self.decided_at = decided_at
-        self._candidates: dict[str, tuple[tuple[GnmiPath, ...], float]] = {}  # device -> (new paths, since)
+        self._candidates: dict[str, tuple[frozenset[GnmiPath], float]] = {}  # device -> (new paths, since)
+        #: each object's device id as last resolved, while its spec and the Devices stay the same
+        self._resolved: dict[ObjectKey, tuple[ConfigObject, int, str | None]] = {}
         self._streams: dict[str, _Stream] = {}
         self._device_of: dict[ObjectKey, str] = {}
         self._lock = threading.Lock()
@@ -158,23 +157,34 @@ class DriftWatch:
 
     def plans(self) -> dict[str, _Plan]:
         """Per gNMI device id: the paths its objects occupy and the objects."""
-        inventory = Inventory(self.devices.all(), (), self.inventory_namespace, strict=True, environ={})
+        devices_version = self.devices.version
+        inventory: Inventory | None = None
         paths: dict[str, list[GnmiPath]] = {}
         keys: dict[str, list[ObjectKey]] = {}
         sample: dict[str, ConfigObject] = {}
+        resolved: dict[ObjectKey, tuple[ConfigObject, int, str | None]] = {}
         for entry in self.index.entries():
             obj = entry.obj
             if obj is None or entry.deleting:
                 continue
-            try:
-                rd = inventory.resolve(obj)
-            except DeviceNotFound:
+            known = self._resolved.get(obj.key)
+            if known is not None and known[0] is obj and known[1] == devices_version:
+                device_id = known[2]
+            else:
+                if inventory is None:
+                    inventory = Inventory(self.devices.all(), (), self.inventory_namespace, strict=True, environ={})
+                try:
+                    rd = inventory.resolve(obj)
+                except DeviceNotFound:
+                    rd = None
+                device_id = rd.id if rd is not None and rd.device is not None and rd.spec.driver == "gnmi" else None
+            resolved[obj.key] = (obj, devices_version, device_id)
+            if device_id is None:
                 continue
-            if rd.device is None or rd.spec.driver != "gnmi":
-                continue
-            paths.setdefault(rd.id, []).append(obj.device_path)
-            keys.setdefault(rd.id, []).append(obj.key)
-            sample.setdefault(rd.id, obj)
+            paths.setdefault(device_id, []).append(obj.device_path)
+            keys.setdefault(device_id, []).append(obj.key)
+            sample.setdefault(device_id, obj)
+        self._resolved = resolved
         return {d: _Plan(covering_paths(paths[d]), frozenset(keys[d]), sample[d]) for d in paths}
 
     def refresh(self) -> None:
@@ -232,7 +242,7 @@ class DriftWatch:
                     return  # not a gNMI driver after all (the Device changed): the timer covers it
                 driver.connect()
                 stream.requested = time.monotonic()
-                sub = subscribe(stream.plan.paths)
+                sub = subscribe(sorted(stream.plan.paths, key=str))
                 stream.cancel = sub.cancel
                 if stream.stop.is_set():
                     sub.cancel()
