@@ -293,6 +293,7 @@ class Controller:
     async def _drift_timer(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.drift_interval)
+            self.reconciler.metrics.timer_runs.inc()
             due = self.drift_due()
             if due:
                 log.debug("drift timer: re-checking %d object(s)", len(due))

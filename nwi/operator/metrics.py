@@ -29,6 +29,8 @@ class Metrics:
             ["operation"], registry=r, buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
         self.transactions = Counter("nwi_device_transactions", "Transactions sent to devices (writes).",
                                     registry=r)
+        self.timer_runs = Counter("nwi_drift_timer_runs", "Ticks of the drift timer (devices no stream watches).",
+                                  registry=r)
         self.streams_synced = Gauge("nwi_subscribed_devices",
                                     "gNMI devices watched for drift by a subscription that has its snapshot.",
                                     registry=r)

@@ -1,17 +1,20 @@
-"""Drift: a timer per object re-reads the device; drift is repaired, or only reported with driftPolicy: report."""
+"""Drift: repaired, or only reported with driftPolicy: report; on gNMI devices found by subscription, not polling."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from harness.kube import KubeApiServer, wait_for
-from kube_kit import SWITCH, Device, Operator, device_yaml, status_of
+from kube_kit import PASSWORD, SWITCH, USERNAME, CountingStore, Device, Operator, config_yaml, device_yaml, status_of
 
 from nwi.drivers.base import Change, Op, Transaction
+from nwi.mockgnmi.harness import running
+from nwi.mockgnmi.target import Credentials, Target
 from nwi.path import parse_path
 
 pytestmark = pytest.mark.kubernetes
@@ -66,3 +69,55 @@ def test_drift_is_repaired_or_reported(kube: KubeApiServer, drift_operator: Oper
     assert "enabled" in drifted["message"]
     assert "Drifted" in reasons("ntp")
     assert store.snapshot().get(parse_path("/system/ntp/config")) == {"enabled": False}, "report must not repair"
+
+
+@pytest.fixture
+def watched_device() -> Iterator[tuple[int, Target, CountingStore]]:
+    """A gNMI device of this test's own: only its objects are on it, so its RPC counts are theirs."""
+    store = CountingStore("sub-sw")
+    target = Target("sub-sw", store, port=0, credentials=Credentials(USERNAME, PASSWORD))
+    with running([target]) as server:
+        yield server.port_of("sub-sw"), target, store
+
+
+def test_gnmi_drift_is_found_by_subscription_without_polling(
+    kube: KubeApiServer, drift_operator: Operator, watched_device: tuple[int, Target, CountingStore]
+) -> None:
+    """A hand change on a gNMI device is seen on its stream and repaired (or reported); meanwhile the drift
+    timer (every second here) sends the device nothing: no Get while nothing happens."""
+    port, target, store = watched_device
+    ns = "drift-sub"
+    streams = _metric(drift_operator, "nwi_subscribed_devices")  # (devices of other tests are watched too)
+    kube.kubectl("create", "namespace", ns)
+    kube.kubectl("apply", "-f", "-", input=device_yaml(ns, "sub-sw", port)
+                 + "---" + config_yaml("mtu", ns, "sub-sw", "/interfaces/interface[name=eth9]/config",
+                                       {"name": "eth9", "mtu": 9000})
+                 + config_yaml("descr", ns, "sub-sw", "/interfaces/interface[name=eth8]/config",
+                               {"name": "eth8", "description": "uplink"}, extra_spec="  driftPolicy: report"))
+    for name in ("mtu", "descr"):
+        wait_for(lambda n=name: status_of(kube, "openconfig", ns, n).get("phase") == "Ready", 30, f"{name} Ready")
+    wait_for(lambda: _metric(drift_operator, "nwi_subscribed_devices") >= streams + 1, 30,
+             "the device's stream synced")
+
+    gets = target.rpcs.get("Get", 0)
+    ticks = _metric(drift_operator, "nwi_drift_timer_runs_total")
+    wait_for(lambda: _metric(drift_operator, "nwi_drift_timer_runs_total") >= ticks + 3, 30, "three timer ticks")
+    assert target.rpcs.get("Get", 0) == gets, "the timer polled a device its stream watches"
+
+    # by hand, as an engineer with gnmic would: one committed change on the device
+    target.commit(lambda tree: Transaction("sub-sw", [
+        Change(Op.UPDATE, parse_path("/interfaces/interface[name=eth9]/config"), {"mtu": 1500}),
+        Change(Op.UPDATE, parse_path("/interfaces/interface[name=eth8]/config"), {"description": "by hand"})]))
+    wait_for(lambda: store.inner.snapshot().get(parse_path("/interfaces/interface[name=eth9]/config/mtu")) == 9000,
+             30, "mtu repaired on the device")
+    drifted = wait_for(lambda: (s := status_of(kube, "openconfig", ns, "descr")).get("phase") == "Drifted" and s,
+                       30, "descr Drifted")
+    assert "by hand" in drifted["message"]
+    assert store.inner.snapshot().get(parse_path("/interfaces/interface[name=eth8]/config/description")) == \
+        "by hand", "report must not repair"
+    assert target.rpcs.get("Subscribe", 0) >= 1
+
+
+def _metric(op: Operator, name: str) -> float:
+    match = re.search(rf"^{name} ([0-9.e+]+)$", op.metrics(), re.M)
+    return float(match.group(1)) if match else 0.0

@@ -18,7 +18,7 @@ from nwi.mockgnmi.server import MockGnmiServer
 from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
 from nwi.operator import watch as watch_mod
 from nwi.operator.index import DeviceIndex, Entry, ObjectIndex
-from nwi.operator.watch import DriftWatch, covering_paths
+from nwi.operator.watch import DriftWatch, covering_paths, subscription_paths
 from nwi.path import parse_path
 from nwi.status import Outcome, Phase, Reason, derive_status
 
@@ -91,6 +91,13 @@ def _wait(changed: threading.Condition, condition: Any, what: str, timeout: floa
 def test_covering_paths_leave_out_paths_inside_others() -> None:
     paths = [parse_path("/a/b[k=1]"), parse_path("/a/b[k=1]/c"), parse_path("/a/b[k=2]"), parse_path("/x")]
     assert set(covering_paths(paths)) == {parse_path("/a/b[k=1]"), parse_path("/a/b[k=2]"), parse_path("/x")}
+
+
+def test_subscription_paths_are_the_lists_objects_live_in() -> None:
+    paths = [parse_path("/c/vpls[name=a]"), parse_path("/c/vpls[name=b]"), parse_path("/c/vpls[name=a]/sap[id=1]"),
+             parse_path("/i/interface[name=eth0]/config"), parse_path("/system/config")]
+    assert subscription_paths(paths) == {parse_path("/c/vpls[name=*]"), parse_path("/i/interface[name=*]/config"),
+                                         parse_path("/system/config")}
 
 
 def test_hand_change_is_reported_by_the_stream_without_a_get(lab: tuple[MockGnmiServer, Any]) -> None:
