@@ -33,7 +33,7 @@ from nwi.journal import TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
 from nwi.path import GnmiPath
 from nwi.planner import ObjectPlan, plan_batch
-from nwi.status import NO_TRANSACTION, ObjectStatus, Outcome, Phase, Reason, derive_status
+from nwi.status import NO_TRANSACTION, ObjectStatus, Outcome, Phase, Reason, derive_status, reason_of_driver_error
 from nwi.transaction import Coordinator, GroupNode, Recovered, condense, group_of, recover
 from nwi.tree import Tree, TreeError
 
@@ -42,14 +42,6 @@ log = logging.getLogger(__name__)
 #: outcomes after which what waits on an object may go ahead (applied; removed from the device)
 _SUCCEEDED = (Phase.READY, Phase.DELETING)
 
-_REASON_OF_ERROR = {
-    "DeviceUnreachable": Reason.DEVICE_UNREACHABLE,
-    "AuthenticationFailed": Reason.AUTHENTICATION_FAILED,
-    "TransactionRejected": Reason.TRANSACTION_REJECTED,
-    "DeviceNotFound": Reason.DEVICE_NOT_FOUND,
-    "CredentialsNotFound": Reason.CREDENTIALS_NOT_FOUND,
-    "InvalidSpec": Reason.INVALID,
-}
 
 
 #: what the state says while a transaction is on its way: the device may or may not hold it yet
@@ -582,4 +574,4 @@ def _why(outcome: Outcome) -> str:
 
 
 def _device_failure(exc: DriverError) -> Outcome:
-    return Outcome(Phase.FAILED, _REASON_OF_ERROR.get(exc.reason, Reason.DEVICE_ERROR), str(exc))
+    return Outcome(Phase.FAILED, reason_of_driver_error(exc.reason), str(exc))

@@ -57,6 +57,15 @@ class Reason(enum.StrEnum):
     STATE_NOT_RECORDED = "StateNotRecorded"
 
 
+
+def reason_of_driver_error(error_reason: str) -> Reason:
+    """The status reason for a driver error: each DriverError names its Reason; anything else is DeviceError."""
+    try:
+        return Reason(error_reason)
+    except ValueError:
+        return Reason.DEVICE_ERROR
+
+
 _stamp: tuple[int, str] = (0, "")
 
 

@@ -48,7 +48,7 @@ from typing import NamedTuple
 from nwi.drivers.base import CommitOutcome, Driver, DriverError, Transaction, TransactionRejected
 from nwi.journal import CONFIRMING, PREPARING, JournalRecord, TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
-from nwi.status import Outcome, Phase, Reason, TransactionInfo
+from nwi.status import Outcome, Phase, Reason, TransactionInfo, reason_of_driver_error
 from nwi.transaction_timers import RevertTimers
 
 log = logging.getLogger(__name__)
@@ -481,18 +481,10 @@ def _text(problem: object) -> str:
     return problem.message if isinstance(problem, DriverError) else str(problem)
 
 
-_REASON_OF_ERROR = {
-    "DeviceUnreachable": Reason.DEVICE_UNREACHABLE,
-    "AuthenticationFailed": Reason.AUTHENTICATION_FAILED,
-    "TransactionRejected": Reason.TRANSACTION_REJECTED,
-    "DeviceNotFound": Reason.DEVICE_NOT_FOUND,
-    "CredentialsNotFound": Reason.CREDENTIALS_NOT_FOUND,
-    "ConfirmedCommitUnsupported": Reason.CONFIRMED_COMMIT_UNSUPPORTED,
-}
 
 
 def _device_reason(exc: DriverError) -> Reason:
-    return _REASON_OF_ERROR.get(exc.reason, Reason.DEVICE_ERROR)
+    return reason_of_driver_error(exc.reason)
 
 
 # ---- after a restart ----------------------------------------------------------------------------------------
