@@ -1,7 +1,7 @@
 #!/bin/bash
 # The guest kernel for the VLAN tests: Debian's own amd64 kernel image, unpacked (never installed) into
 # a cache keyed by its package version, with a tiny initramfs that mounts the host's filesystem over
-# virtio-9p. vm-run.sh boots it under QEMU (KVM when /dev/kvm works, else TCG).
+# virtio-9p. vm-run.sh boots it under QEMU (software emulation; KVM with NWI_VM_ACCEL=kvm).
 #
 # Why a VM and not User-Mode Linux: Debian's UML kernel (6.1) dies at boot on hosts whose XSAVE area
 # is larger than the legacy one (AVX-512, AMX): it hands PTRACE_SETREGSET a fixed-size FP buffer and

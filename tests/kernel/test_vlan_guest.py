@@ -21,7 +21,9 @@ from tests.harness.vm import (
     run_pytest_in_guest,
 )
 
-pytestmark = pytest.mark.kernel
+# the guest boots once in the first case's set-up and runs every case under software emulation:
+# minutes on a loaded 2-core machine, more than pytest-timeout's default allows one test
+pytestmark = [pytest.mark.kernel, pytest.mark.timeout(900)]
 
 CASES_FILE = Path(__file__).with_name("guest_cases.py")
 
