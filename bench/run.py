@@ -324,9 +324,11 @@ def run(cfg: Config) -> dict[str, Any]:
     }
     if cfg.operator_only:
         kept = json.loads(cfg.out.read_text()) if cfg.out.exists() else {}
+        this_run = results["config"]
         results = {**kept, **{k: v for k, v in results.items() if k != "config"}}
+        # the kept figures' own settings, where there are any (a first run into a new file has none)
         config = {k: v for k, v in kept.get("config", {}).items() if k not in ("operator_objects", "operator_devices")}
-        results["config"] = {**config, "operator_runs": cfg.operator_runs, "workers": cfg.workers}
+        results["config"] = {**this_run, **config, "operator_runs": cfg.operator_runs, "workers": cfg.workers}
         results.setdefault("plan", [])
         results.setdefault("apply", [])
     else:

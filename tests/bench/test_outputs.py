@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import parse_args
+from bench.run import main, parse_args
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = (REPO / "bench" / "results.json", REPO / "bench" / "scaling.png")
@@ -48,3 +48,11 @@ def test_the_committed_results_are_a_published_full_run() -> None:
     results = json.loads(COMMITTED[0].read_text())
     assert results["smoke"] is False
     assert max(p["objects"] for p in results["plan"]) == 100_000
+
+
+def test_an_operator_only_run_into_a_new_file_writes_and_prints_its_results(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "operator.json"  # no earlier figures to keep
+    main(["--operator-only", "--operator", "0", "--out", str(out), "--no-png"])
+    assert json.loads(out.read_text())["operator"] == [{"skipped": "disabled (--operator 0)"}]
+    assert f"results: {out}" in capsys.readouterr().out
