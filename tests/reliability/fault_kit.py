@@ -47,15 +47,16 @@ _LOG_TAIL = 60_000
 class RecordingStore:
     """A device datastore that records every committed write and can hold commits "on the wire".
 
-    ``hold()``: the next commits wait (``holding`` is set once one does) until
-    ``release()``; the gNMI Set that carries them stays in flight meanwhile,
-    exactly as on a device that is slow to commit.
+    ``hold(n)``: commit number ``n`` from now (1 = the next one) and every later one wait
+    (``holding`` is set once one does) until ``release()``; the gNMI Set that carries
+    them stays in flight meanwhile, exactly as on a device that is slow to commit.
     """
 
     def __init__(self, name: str) -> None:
         self.inner = DeviceStore(name, None)
         self.writes: Counter[tuple[str, str]] = Counter()  # (op, rendered path) -> commits that carried it
         self.commits = 0
+        self.hold_from: int | None = None
         self._open = threading.Event()
         self._open.set()
         self.holding = threading.Event()
@@ -65,7 +66,9 @@ class RecordingStore:
         return self.inner.snapshot()
 
     def commit(self, txn: Transaction, dry_run: bool = False) -> None:
-        if not dry_run and not self._open.is_set():
+        with self._lock:
+            held = not dry_run and self.hold_from is not None and self.commits + 1 >= self.hold_from
+        if held and not self._open.is_set():
             self.holding.set()
             if not self._open.wait(60):
                 raise TimeoutError("a held commit was never released")
@@ -75,7 +78,9 @@ class RecordingStore:
                 self.commits += 1
                 self.writes.update((str(c.op), c.path.render()) for c in txn.changes)
 
-    def hold(self) -> None:
+    def hold(self, from_commit: int = 1) -> None:
+        with self._lock:
+            self.hold_from = self.commits + from_commit
         self.holding.clear()
         self._open.clear()
 
@@ -87,8 +92,15 @@ class RecordingStore:
         with self._lock:
             return self.writes[(str(op), parse_path(path).render())]
 
-    def config(self, path: str) -> Any:
-        return self.inner.snapshot().get(parse_path(path))
+    def max_writes(self) -> int:
+        """The most commits that carried any one write (1: every path was written once)."""
+        with self._lock:
+            return max(self.writes.values(), default=0)
+
+    def config(self, path: str | None = None) -> Any:
+        """The device's configuration at ``path``, or all of it."""
+        tree = self.inner.snapshot()
+        return tree.to_json() if path is None else tree.get(parse_path(path))
 
 
 class SetClock(Faults):

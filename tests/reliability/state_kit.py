@@ -1,10 +1,11 @@
-"""Helpers of the state tests: real ``nwi`` processes against the mock gNMI server, a device that can hold a Set.
+"""Helpers of the state tests: real ``nwi`` processes against the mock gNMI server, and their inputs.
 
 The ``nwi`` runs are separate processes (``python -m nwi.cli``) so that the
 tests can kill them with real signals and run two at once on one state
-directory. The device is nwi's mock gNMI server in this process; its
-datastore counts every committed write per path and can keep the Nth commit
-"on the wire" (the Set in flight) until the test releases it.
+directory. The device is nwi's mock gNMI server in this process, with
+``fault_kit.RecordingStore`` as its datastore: it counts every committed write
+per path and can keep the Nth commit "on the wire" (the Set in flight) until
+the test releases it.
 """
 
 from __future__ import annotations
@@ -14,73 +15,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nwi.drivers.base import Transaction
-from nwi.drivers.virtual import DeviceStore
-from nwi.tree import Tree
-
 REPO = Path(__file__).resolve().parents[2]
 KIND = "SRLinuxConfig"
 NAMESPACE = "lab"
-
-
-class HoldingStore:
-    """A device datastore that counts writes per (op, path) and holds commits from the ``hold_from``-th on.
-
-    ``holding`` is set once a held commit waits; ``release()`` lets it (and
-    every later one) through. The gNMI Set carrying a held commit stays in
-    flight meanwhile, as on a device that is slow to commit.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.inner = DeviceStore(name, None)
-        self.writes: Counter[tuple[str, str]] = Counter()
-        self.commits = 0
-        self.hold_from: int | None = None
-        self.holding = threading.Event()
-        self._open = threading.Event()
-        self._open.set()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> Tree:
-        return self.inner.snapshot()
-
-    def hold(self, from_commit: int) -> None:
-        """Hold commit number ``from_commit`` (1 = the next one) and every later one."""
-        with self._lock:
-            self.hold_from = self.commits + from_commit
-        self._open.clear()
-        self.holding.clear()
-
-    def release(self) -> None:
-        self._open.set()
-
-    def commit(self, txn: Transaction, dry_run: bool = False) -> None:
-        if not dry_run:
-            with self._lock:
-                held = self.hold_from is not None and self.commits + 1 >= self.hold_from
-            if held and not self._open.is_set():
-                self.holding.set()
-                if not self._open.wait(60):
-                    raise TimeoutError("a held commit was never released")
-        self.inner.commit(txn, dry_run)
-        if not dry_run:
-            with self._lock:
-                self.commits += 1
-                self.writes.update((str(c.op), c.path.render()) for c in txn.changes)
-
-    def max_writes(self) -> int:
-        with self._lock:
-            return max(self.writes.values(), default=0)
-
-    def config(self) -> Any:
-        return self.inner.snapshot().to_json()
 
 
 def write_inputs(directory: Path, port: int, count: int, value: str = "v1", device: str = "r1",

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # state_kit
-from state_kit import NAMESPACE, HoldingStore, config, nwi_process, wait_for
+from fault_kit import RecordingStore
+from state_kit import NAMESPACE, config, nwi_process, wait_for
 
 from nwi.mockgnmi import MockGnmiServer, memory_target, running
 from nwi.mockgnmi.target import Credentials, Target
@@ -104,8 +105,8 @@ def _tls_inputs(directory: Path, srv: MockGnmiServer, mtls: bool) -> Path:
 
 
 @pytest.fixture
-def tls_device() -> Iterator[tuple[MockGnmiServer, HoldingStore]]:
-    store = HoldingStore("r1")
+def tls_device() -> Iterator[tuple[MockGnmiServer, RecordingStore]]:
+    store = RecordingStore("r1")
     with running([Target("r1", store, port=0, credentials=Credentials("admin", PASSWORD))], tls=True,
                  mtls=True) as srv:
         yield srv, store
@@ -113,7 +114,7 @@ def tls_device() -> Iterator[tuple[MockGnmiServer, HoldingStore]]:
 
 
 def test_client_key_never_touches_the_disk_even_after_kill_9(
-        tls_device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path) -> None:
+        tls_device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path) -> None:
     srv, store = tls_device
     assert srv.tls is not None
     key = srv.tls.client_key
@@ -133,7 +134,7 @@ def test_client_key_never_touches_the_disk_even_after_kill_9(
 
 
 def test_grpc_tracing_never_prints_a_password_sent_over_tls(
-        tls_device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path) -> None:
+        tls_device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path) -> None:
     srv, _ = tls_device
     inputs = _tls_inputs(tmp_path / "in", srv, mtls=True)
     proc = nwi_process(tmp_path / "state", "apply", "-f", inputs,

@@ -2,7 +2,7 @@
 
 Real ``nwi`` processes (``state_kit.nwi_process``) against the mock gNMI
 server in this process, whose datastore counts writes per path and can keep a
-Set in flight (``HoldingStore``) while the test signals the process.
+Set in flight (``fault_kit.RecordingStore``) while the test signals the process.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # state_kit
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # state_kit, fault_kit
+from fault_kit import RecordingStore
 from state_kit import (
-    HoldingStore,
     lock_held,
     nwi_process,
     nwi_run,
@@ -36,15 +36,15 @@ N = 20  # interfaces; as many subinterfaces depend on them: two transactions on 
 
 
 @pytest.fixture
-def device() -> Iterator[tuple[MockGnmiServer, HoldingStore]]:
-    store = HoldingStore("r1")
+def device() -> Iterator[tuple[MockGnmiServer, RecordingStore]]:
+    store = RecordingStore("r1")
     with running([Target("r1", store, port=0)]) as srv:
         yield srv, store
         store.release()  # never leave a server thread waiting on a held commit
 
 
 def test_second_run_waits_for_the_lock_or_refuses_with_its_own_exit_code(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path) -> None:
     srv, store = device
     state = tmp_path / "state"
     inputs = write_inputs(tmp_path / "in", srv.port_of("r1"), N)
@@ -73,7 +73,7 @@ def test_second_run_waits_for_the_lock_or_refuses_with_its_own_exit_code(
     assert all(s["phase"] == "Ready" for s in stored(state).values())
 
 
-def _killed_mid_apply(srv: MockGnmiServer, store: HoldingStore, state: Path, inputs: Path,
+def _killed_mid_apply(srv: MockGnmiServer, store: RecordingStore, state: Path, inputs: Path,
                       sig: signal.Signals) -> subprocess.Popen[str]:
     """Start ``nwi apply`` and signal it while its second transaction is in flight on the device."""
     store.hold(2)
@@ -85,7 +85,7 @@ def _killed_mid_apply(srv: MockGnmiServer, store: HoldingStore, state: Path, inp
 
 @pytest.mark.parametrize("update", [False, True], ids=["first-apply", "update"])
 def test_kill_9_mid_apply_leaves_state_that_names_what_may_be_applied(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path, update: bool) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path, update: bool) -> None:
     srv, store = device
     state = tmp_path / "state"
     port = srv.port_of("r1")
@@ -117,7 +117,7 @@ def test_kill_9_mid_apply_leaves_state_that_names_what_may_be_applied(
 
 
 def test_delete_after_kill_9_during_first_apply_removes_everything_that_may_be_on_the_device(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path) -> None:
     srv, store = device
     state = tmp_path / "state"
     inputs = write_inputs(tmp_path / "in", srv.port_of("r1"), N)
@@ -136,7 +136,7 @@ def test_delete_after_kill_9_during_first_apply_removes_everything_that_may_be_o
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_sigint_finish_what_is_in_flight_record_it_and_exit(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path, sig: signal.Signals) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path, sig: signal.Signals) -> None:
     srv, store = device
     state = tmp_path / "state"
     inputs = write_inputs(tmp_path / "in", srv.port_of("r1"), N)
@@ -153,7 +153,7 @@ def test_sigterm_and_sigint_finish_what_is_in_flight_record_it_and_exit(
 
 
 def test_sigterm_stops_before_sending_what_was_not_dispatched(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path) -> None:
     srv, store = device
     state = tmp_path / "state"
     inputs = write_inputs(tmp_path / "in", srv.port_of("r1"), N)
@@ -204,7 +204,7 @@ def _fill(disk: Path) -> Path:
 
 
 def test_full_disk_says_so_sends_nothing_unrecorded_and_recovers(
-        device: tuple[MockGnmiServer, HoldingStore], tmp_path: Path, small_disk: Path) -> None:
+        device: tuple[MockGnmiServer, RecordingStore], tmp_path: Path, small_disk: Path) -> None:
     srv, store = device
     state = small_disk / "state"
     inputs = write_inputs(tmp_path / "in", srv.port_of("r1"), N, padding=20_000)
