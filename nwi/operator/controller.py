@@ -36,6 +36,7 @@ from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
 from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP
 from nwi.loader import InvalidInput, build_object
 from nwi.model import DeviceObject, ObjectKey, Source
+from nwi.operator.diffbase import HandledInMemory
 from nwi.operator.index import DeviceIndex, Entry, ObjectIndex, resource_version
 from nwi.operator.kubeapi import Api
 from nwi.operator.metrics import Metrics
@@ -134,6 +135,7 @@ class Controller:
         self.api = api
         self.index = ObjectIndex()
         self.devices = DeviceIndex()
+        self.diffbase = HandledInMemory()
         self.reconciler = Reconciler(self.index, self.devices, api, metrics, Settings(
             cfg.state_dir, cfg.inventory_namespace, cfg.batch_window, cfg.workers, cfg.yang_paths,
             cfg.confirm_timeout))
@@ -183,6 +185,7 @@ class Controller:
         if event_type == "DELETED":
             self.index.remove(entry.key)
             self.reconciler.sink.forget(entry.key)
+            self.diffbase.forget(entry.uid)
             return
         self.index.upsert(entry)
         meta = body.get("metadata") or {}

@@ -52,7 +52,7 @@ def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.Operat
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = ctl.diffbase  # in memory: see nwi.operator.diffbase
         settings.posting.enabled = False  # nwi posts its own Events (applied, failed, drifted, blocked)
         if cfg.selector:
             for kind in CONFIG_KINDS.values():  # server-side: a shard never even receives other objects

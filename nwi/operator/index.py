@@ -136,9 +136,13 @@ class ObjectIndex:
         decided = self.decided(entry.key)
         return entry.ready_with(decided if decided is not None else entry.status)
 
-    def ready_keys(self) -> set[ObjectKey]:
+    def ready_keys(self, among: Iterable[ObjectKey] | None = None) -> set[ObjectKey]:
+        """The Ready objects (of ``among`` only, when given: an engine run asks about its dependencies, not
+        about all 10k objects)."""
         with self._lock:
-            return {k for k, e in self._entries.items() if self.is_ready(e)}
+            if among is None:
+                return {k for k, e in self._entries.items() if self.is_ready(e)}
+            return {k for k in among if (e := self._entries.get(k)) is not None and self.is_ready(e)}
 
     def entries(self) -> list[Entry]:
         with self._lock:

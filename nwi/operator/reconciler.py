@@ -283,7 +283,7 @@ class Reconciler:
         if not objects:
             return refused
         in_run = {o.key for o in objects}
-        external = self.index.ready_keys() - in_run
+        external = self.index.ready_keys(among={d for o in objects for d in o.depends_on}) - in_run
         report = self._run("apply", objects, lambda engine, device_of: engine.apply(objects, device_of, external))
         return {**refused, **report.outcomes}
 

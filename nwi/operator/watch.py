@@ -65,10 +65,22 @@ def covering_paths(paths: Iterable[GnmiPath]) -> frozenset[GnmiPath]:
     return frozenset(chosen)
 
 
+def wildcarded(path: GnmiPath) -> GnmiPath:
+    """``path`` with every list key ``*``: the list it lives in."""
+    return GnmiPath(tuple(PathElem(e.name, tuple((k, "*") for k, _ in e.keys)) for e in path.elems), path.origin)
+
+
 def subscription_paths(paths: Iterable[GnmiPath]) -> frozenset[GnmiPath]:
     """What to subscribe to for objects at ``paths``: each path with every list key ``*``, covered ones left out."""
-    return covering_paths(GnmiPath(tuple(PathElem(e.name, tuple((k, "*") for k, _ in e.keys)) for e in p.elems),
-                                   p.origin) for p in paths)
+    return covering_paths(wildcarded(p) for p in paths)
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    obj: ConfigObject
+    devices_version: int
+    device_id: str | None  # None: not on a gNMI device
+    path: GnmiPath | None  # the object's path, wildcarded
 
 
 @dataclass
@@ -115,8 +127,10 @@ class DriftWatch:
         self.metrics = metrics or Metrics()
         self.decided_at = decided_at
         self._candidates: dict[str, tuple[frozenset[GnmiPath], float]] = {}  # device -> (new paths, since)
-        #: each object's device id as last resolved, while its spec and the Devices stay the same
-        self._resolved: dict[ObjectKey, tuple[ConfigObject, int, str | None]] = {}
+        #: each object's device id and wildcarded path as last resolved, while its spec and the Devices stay
+        #: the same (a refresh runs every second while objects change: at 10k, recomputing every object's path
+        #: each time was a tenth of the operator's CPU)
+        self._resolved: dict[ObjectKey, _Resolved] = {}
         self._streams: dict[str, _Stream] = {}
         self._device_of: dict[ObjectKey, str] = {}
         self._lock = threading.Lock()
@@ -171,18 +185,16 @@ class DriftWatch:
         """Per gNMI device id: the paths its objects occupy and the objects."""
         devices_version = self.devices.version
         inventory: Inventory | None = None
-        paths: dict[str, list[GnmiPath]] = {}
+        paths: dict[str, set[GnmiPath]] = {}
         keys: dict[str, list[ObjectKey]] = {}
         sample: dict[str, ConfigObject] = {}
-        resolved: dict[ObjectKey, tuple[ConfigObject, int, str | None]] = {}
+        resolved: dict[ObjectKey, _Resolved] = {}
         for entry in self.index.entries():
             obj = entry.obj
             if obj is None or entry.deleting:
                 continue
             known = self._resolved.get(obj.key)
-            if known is not None and known[0] is obj and known[1] == devices_version:
-                device_id = known[2]
-            else:
+            if known is None or known.obj is not obj or known.devices_version != devices_version:
                 if inventory is None:
                     inventory = Inventory(self.devices.all(), (), self.inventory_namespace, strict=True, environ={})
                 try:
@@ -190,14 +202,16 @@ class DriftWatch:
                 except DeviceNotFound:
                     rd = None
                 device_id = rd.id if rd is not None and rd.device is not None and rd.spec.driver == "gnmi" else None
-            resolved[obj.key] = (obj, devices_version, device_id)
-            if device_id is None:
+                known = _Resolved(obj, devices_version, device_id,
+                                  wildcarded(obj.device_path) if device_id is not None else None)
+            resolved[obj.key] = known
+            if known.device_id is None or known.path is None:
                 continue
-            paths.setdefault(device_id, []).append(obj.device_path)
-            keys.setdefault(device_id, []).append(obj.key)
-            sample.setdefault(device_id, obj)
+            paths.setdefault(known.device_id, set()).add(known.path)
+            keys.setdefault(known.device_id, []).append(obj.key)
+            sample.setdefault(known.device_id, obj)
         self._resolved = resolved
-        return {d: _Plan(subscription_paths(paths[d]), frozenset(keys[d]), sample[d]) for d in paths}
+        return {d: _Plan(covering_paths(paths[d]), frozenset(keys[d]), sample[d]) for d in paths}
 
     def refresh(self) -> None:
         """Open, reopen (paths changed) or end streams so that they match the objects now known."""

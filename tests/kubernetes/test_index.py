@@ -66,6 +66,8 @@ def test_closure_pulls_in_unready_dependencies_only() -> None:
     assert {o.key.name for o in index.closure([key("c")])} == {"b", "c"}  # a is Ready: external
     assert index.closure([key("d")]) == []  # never apply an object being deleted
     assert index.ready_keys() == {key("a")}
+    assert index.ready_keys(among=[key("a"), key("b"), key("gone")]) == {key("a")}
+    assert index.ready_keys(among=[key("b")]) == set()
 
 
 def test_an_older_watch_event_does_not_undo_a_newer_status() -> None:
