@@ -35,8 +35,8 @@ import kopf
 from nwi.inventory import DEFAULT_INVENTORY_NAMESPACE
 from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP
 from nwi.loader import InvalidInput, build_object
-from nwi.model import DeviceObject, ObjectKey, Source
-from nwi.operator.diffbase import HandledInMemory
+from nwi.model import ConfigObject, DeviceObject, ObjectKey, Source
+from nwi.operator.diffbase import ACTED_ON, HandledInMemory
 from nwi.operator.index import DeviceIndex, Entry, ObjectIndex, resource_version
 from nwi.operator.kubeapi import Api
 from nwi.operator.metrics import Metrics
@@ -104,29 +104,47 @@ def plain(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items()}
 
 
-def entry_of(body: Mapping[str, Any]) -> Entry:
+def basis_of(meta: Mapping[str, Any], spec: Any) -> tuple[Any, ...]:
+    """What an object's build depends on besides its name: uid, generation (the spec's version) and the
+    annotations nwi reads. The spec itself stands in only when there is no generation to vouch for it."""
+    annotations = meta.get("annotations")
+    acted_on = tuple(annotations.get(k) for k in ACTED_ON) if isinstance(annotations, Mapping) else (annotations,)
+    generation = meta.get("generation")
+    return (meta.get("uid"), generation, acted_on, None if isinstance(generation, int) else repr(spec))
+
+
+def entry_of(body: Mapping[str, Any], known: Entry | None = None) -> Entry:
+    """The index entry for a watch event's body. The object is built (validated) only when its basis changed
+    since ``known``: most events of an object carry a new status, not a new spec, and building was most of
+    the cost of an event at thousands of objects."""
     doc = plain(body)
     meta = doc.get("metadata") or {}
     key = ObjectKey(str(doc.get("kind")), str(meta.get("namespace")), str(meta.get("name")))
-    error = ""
-    obj = None
-    try:
-        built = build_object(doc, Source(f"{key.kind} {key.namespace}/{key.name}"), key.namespace)
-    except InvalidInput as exc:
-        error = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
+    basis = basis_of(meta, doc.get("spec"))
+    if known is not None and known.key == key and known.basis == basis:
+        obj, error = known.obj, known.error
     else:
-        obj = built if built is not None and not isinstance(built, DeviceObject) else None
+        obj, error = _build(doc, key)
     generation = meta.get("generation")
     return Entry(
         key=key,
-        obj=obj,  # type: ignore[arg-type]  # a config kind's body builds a ConfigObject
+        obj=obj,
         status=ObjectStatus.from_dict(doc.get("status")),
         status_version=resource_version(meta.get("resourceVersion", 0)),
         deleting=bool(meta.get("deletionTimestamp")),
         uid=str(meta.get("uid") or ""),
         error=error,
         generation=generation if isinstance(generation, int) else None,
+        basis=basis,
     )
+
+
+def _build(doc: dict[str, Any], key: ObjectKey) -> tuple[ConfigObject | None, str]:
+    try:
+        built = build_object(doc, Source(f"{key.kind} {key.namespace}/{key.name}"), key.namespace)
+    except InvalidInput as exc:
+        return None, "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
+    return (built if isinstance(built, ConfigObject) else None), ""
 
 
 class Controller:
@@ -181,7 +199,7 @@ class Controller:
 
     # ---- watch events ------------------------------------------------------------------------------
     def observe(self, body: Mapping[str, Any], event_type: str | None) -> None:
-        entry = entry_of(body)
+        entry = self._entry_of(body)
         if event_type == "DELETED":
             self.index.remove(entry.key)
             self.reconciler.sink.forget(entry.key)
@@ -198,6 +216,11 @@ class Controller:
             # an edit of the transaction annotations alone: kopf's diff (the spec) sees nothing, no
             # handler runs, yet the status must join or leave the group
             self.reconciler.enqueue(entry.key)
+
+    def _entry_of(self, body: Mapping[str, Any]) -> Entry:
+        meta = body.get("metadata") or {}
+        return entry_of(body, self.index.get(ObjectKey(str(body.get("kind")), str(meta.get("namespace")),
+                                                       str(meta.get("name")))))
 
     def observe_device(self, body: Mapping[str, Any], event_type: str | None) -> None:
         doc = plain(body)
@@ -225,7 +248,7 @@ class Controller:
     # ---- change handlers ---------------------------------------------------------------------------
     async def apply(self, body: Mapping[str, Any], retry: int, reason: str = "create") -> None:
         """Create/update/resume: bring the object onto its device (or say why not)."""
-        entry = entry_of(body)
+        entry = self._entry_of(body)
         self.index.upsert(entry)
         if entry.deleting:
             return
@@ -273,7 +296,7 @@ class Controller:
 
     async def delete(self, body: Mapping[str, Any], retry: int) -> None:
         """Remove the object's config from its device, then let kopf release the finalizer."""
-        entry = entry_of(body)
+        entry = self._entry_of(body)
         self.index.upsert(entry)
         key = entry.key
         outcome = await self.reconciler.remove(key)

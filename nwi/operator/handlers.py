@@ -19,7 +19,8 @@ from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP, VERSION
 from nwi.operator.controller import FINALIZER, Controller
 
 PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
-__all__ = ["FINALIZER", "PREFIX", "build_registry"]
+MARKER = f"{PREFIX}/kopf-managed"  # kopf's mark of a prefix its storages use (see mark_managed)
+__all__ = ["FINALIZER", "MARKER", "PREFIX", "build_registry", "mark_managed"]
 #: seconds before kopf runs a failed start-up again (kopf's default is 60): listing the objects fails
 #: while a restarting apiserver has not registered the CRDs yet, which lasts seconds, not a minute
 STARTUP_RETRY = 2.0
@@ -42,6 +43,29 @@ def connection_info(api_client: client.ApiClient) -> kopf.ConnectionInfo:
         certificate_path=c.cert_file,
         private_key_path=c.key_file,
     )
+
+
+def mark_managed(body: kopf.Body, patch: kopf.Patch) -> None:
+    """Put kopf's marker on a new object in the cycle where kopf adds the finalizer.
+
+    kopf marks a prefix other than its own as "kopf-managed" (so that other
+    kopf operators leave its annotations out of their diffs) the first time it
+    records a handler's progress, which is in the next cycle: one more write
+    and watch event per object, for one constant annotation. Riding on the
+    finalizer's patch, it costs nothing. (kopf sends a patch's transformation
+    functions as one JSON patch, the finalizer's among them, and its merge part
+    as another request: so the marker goes in as a function too.)
+    """
+    finalizers = body.metadata.get("finalizers") or ()
+    if FINALIZER not in finalizers and not body.metadata.get("deletionTimestamp") \
+            and MARKER not in body.metadata.annotations:
+        patch.fns.append(_add_marker)
+
+
+def _add_marker(raw: dict[str, Any]) -> None:
+    meta = raw.setdefault("metadata", {})
+    annotations = meta.get("annotations")
+    meta["annotations"] = {**(annotations or {}), MARKER: "yes"}
 
 
 def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.OperatorRegistry:
@@ -75,8 +99,9 @@ def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.Operat
                                "when": when}
 
         @kopf.on.event(**res, id="index")
-        async def index(body: kopf.Body, type: str | None, **_: Any) -> None:
+        async def index(body: kopf.Body, type: str | None, patch: kopf.Patch, **_: Any) -> None:
             ctl.observe(body, type)
+            mark_managed(body, patch)
 
         @kopf.on.resume(**res, id="apply")
         @kopf.on.create(**res, id="apply")

@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from nwi.model import ConfigObject, DeviceObject, ObjectKey
 from nwi.status import ObjectStatus, Phase
@@ -32,6 +33,9 @@ class Entry:
     uid: str = ""
     generation: int | None = None
     error: str = ""  # why ``obj`` is None
+    #: what ``obj`` was built from besides the name (see ``controller.basis_of``): an event with the same
+    #: basis reuses ``obj`` instead of validating the document again
+    basis: tuple[Any, ...] = ()
 
     @property
     def ready(self) -> bool:
