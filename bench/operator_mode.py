@@ -193,7 +193,8 @@ class OperatorProcess:
                 str(self.metrics_port), "--health-port", str(self.health), "--workers", str(workers)]
         if profile is not None:
             spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            argv = [spy, "record", "--format", "raw", "--rate", "100", "--nonblocking", "-o", str(profile), "--",
+            idle = ["--idle"] if os.environ.get("NWI_BENCH_IDLE") else []  # waits too: where a run's time goes
+            argv = [spy, "record", "--format", "raw", "--rate", "100", "--nonblocking", *idle, "-o", str(profile), "--",
                     *argv]
         self.started = time.perf_counter()
         with open(self.log, "wb") as out:

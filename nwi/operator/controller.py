@@ -5,14 +5,22 @@ with the reconciler and turn the outcome into kopf's vocabulary. kopf owns
 retries (``TemporaryError`` with a backoff computed from its retry count),
 finalizers and progress.
 
-Two things are not left to kopf's per-object cycle, for throughput at
-thousands of objects:
+Some things are not left to kopf's per-object cycle, for throughput at
+thousands of objects (each watch event and each write costs the operator and
+the API server alike; a new object now costs two writes of nwi's, the
+finalizer and its outcome's status, and three watch events):
 
 * kopf spends a new object's first processing cycle adding its finalizer and
   runs the create handler only on the next event. The watch event of a new
   object therefore already queues its work (:meth:`Controller.observe`), in
   the same pass as the finalizer; the create handler that follows shares that
   work's outcome (or finds the object Ready) instead of doing it again.
+* kopf's diff base lives in memory (:mod:`nwi.operator.diffbase`), not in an
+  annotation written after every handled change, and kopf's "kopf-managed"
+  marker rides on the finalizer's patch (:func:`~nwi.operator.handlers.mark_managed`).
+* A watch event rebuilds (validates) the object only when its uid,
+  generation or nwi annotations changed (:func:`entry_of`): most events carry
+  a new status, not a new spec.
 * Drift: gNMI devices are watched by subscription (:mod:`nwi.operator.watch`);
   the rest (NETCONF, virtual devices, and Waiting objects as a backstop) are
   re-checked by one timer for all objects, every ``drift_interval``, in one
