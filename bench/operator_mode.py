@@ -114,9 +114,11 @@ def _rss_mb(pid: int) -> dict[str, float]:
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 out[key] = round(int(value.split()[0]) / 1024, 1)
+            elif key == "Threads":
+                out[key] = int(value)
     except OSError:
         pass
-    return {"rss_mb": out.get("VmRSS", 0.0), "peak_rss_mb": out.get("VmHWM", 0.0)}
+    return {"rss_mb": out.get("VmRSS", 0.0), "peak_rss_mb": out.get("VmHWM", 0.0), "threads": out.get("Threads", 0)}
 
 
 class ReadyWatch:
@@ -183,13 +185,14 @@ class ReadyWatch:
 class OperatorProcess:
     """``nwi operator`` as a child process (optionally under py-spy, for a profile)."""
 
-    def __init__(self, server: Any, work: Path, name: str, workers: int, profile: Path | None) -> None:
+    def __init__(self, server: Any, work: Path, name: str, workers: int, profile: Path | None,
+                 namespace: str = NAMESPACE, env: dict[str, str] | None = None) -> None:
         kube = _harness()
         self.health = kube.free_port()
         self.metrics_port = kube.free_port()
         self.log = work / f"{name}.log"
         argv = [sys.executable, "-m", "nwi.cli", "operator", "--kubeconfig", str(server.kubeconfig), "--standalone",
-                "--namespace", NAMESPACE, "--state-dir", str(work / "state"), "--metrics-port",
+                "--namespace", namespace, "--state-dir", str(work / "state"), "--metrics-port",
                 str(self.metrics_port), "--health-port", str(self.health), "--workers", str(workers)]
         if profile is not None:
             spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -198,7 +201,7 @@ class OperatorProcess:
                     *argv]
         self.started = time.perf_counter()
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ})
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         self.kube = kube
 
     @property

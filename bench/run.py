@@ -57,6 +57,7 @@ class Config:
     png: Path | None
     keep: bool = False
     operator_only: bool = False  # keep the other figures of the results file, measure the operator only
+    restart_sizes: list[tuple[int, int]] = field(default_factory=list)  # operator restarts over N Ready objects
     notes: list[str] = field(default_factory=list)
 
 
@@ -178,6 +179,22 @@ def measure_operator(cfg: Config) -> list[dict[str, Any]]:
     return runs
 
 
+def measure_restart(cfg: Config) -> dict[str, Any]:
+    """The operator restarted over N objects already Ready, per size (``bench.operator_scale``)."""
+    from bench import operator_mode, operator_scale
+
+    reason = operator_mode.unavailable()
+    if reason:
+        return {"skipped": reason}
+    _progress("operator restart over " + ", ".join(f"{n:,} Ready objects ({m} devices)" for n, m in cfg.restart_sizes)
+              + ": seeded by nwi's own code, then `nwi operator` started over them")
+    result = operator_scale.measure(cfg.restart_sizes, workers=cfg.workers)
+    for run in result["runs"]:
+        _progress(f"operator restart N={run['objects']}: primed {run['primed_s']:.1f} s, compared "
+                  f"{run['compared_s']:.1f} s, RSS {run['rss_mb']:.0f} MB (peak {run['peak_rss_mb']:.0f} MB)")
+    return result
+
+
 def operator_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The operator runs of a results document (older ones hold a single run, not a list)."""
     op = results.get("operator") or []
@@ -223,6 +240,10 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             repair = op["drift_repair_s"]
             add(f"operator {tag}: hand change repaired", "not repaired" if repair is None else f"{repair:.2f} s",
                 "< 3 s", repair is not None and repair < 3)
+    for run in (results.get("operator_restart") or {}).get("runs", []):
+        if run["objects"] == 100_000:
+            add(f"operator over {run['objects']:,} Ready objects: RSS", f"{run['rss_mb']:.0f} MB "
+                f"(peak {run['peak_rss_mb']:.0f} MB)", "< 1 GB", run["rss_mb"] < 1024)
     return checks
 
 
@@ -268,6 +289,12 @@ def table(results: dict[str, Any]) -> str:
             f"{st.get('primed_s', '-')} s / {st.get('compared_s', '-')} s | "
             f"{'-' if repair is None else f'{repair:.2f} s'} | "
             f"{fl.get('create_s', '-')} / {fl.get('metadata_patch_s', '-')} / {fl.get('status_patch_s', '-')} s |")
+    restart = results.get("operator_restart") or {}
+    if restart.get("runs"):
+        from bench.operator_scale import table as restart_table
+
+        lines += ["", "Operator restart over N objects already Ready (seeded by nwi's own code; RSS once steady)", "",
+                  restart_table(restart)]
     lines += ["", "Targets", "", "| target | measured | limit | met |", "|---|---:|---:|:---:|"]
     for c in results["targets"]:
         met = "yes" if c["ok"] else ("no" if c["ok"] is False else "n/a")
@@ -328,7 +355,8 @@ def run(cfg: Config) -> dict[str, Any]:
         results = {**kept, **{k: v for k, v in results.items() if k != "config"}}
         # the kept figures' own settings, where there are any (a first run into a new file has none)
         config = {k: v for k, v in kept.get("config", {}).items() if k not in ("operator_objects", "operator_devices")}
-        results["config"] = {**this_run, **config, "operator_runs": cfg.operator_runs, "workers": cfg.workers}
+        results["config"] = {**this_run, **config, "operator_runs": cfg.operator_runs, "workers": cfg.workers,
+                             "restart_sizes": cfg.restart_sizes}
         results.setdefault("plan", [])
         results.setdefault("apply", [])
     else:
@@ -340,7 +368,14 @@ def run(cfg: Config) -> dict[str, Any]:
         finally:
             if not cfg.keep:
                 shutil.rmtree(workdir, ignore_errors=True)
-    results["operator"] = measure_operator(cfg) if cfg.operator_runs else [{"skipped": "disabled (--operator 0)"}]
+    if cfg.operator_runs:
+        results["operator"] = measure_operator(cfg)
+    elif not (cfg.operator_only and results.get("operator")):  # --operator-only --operator 0: keep them
+        results["operator"] = [{"skipped": "disabled (--operator 0)"}]
+    if cfg.restart_sizes:
+        results["operator_restart"] = measure_restart(cfg)
+    elif not cfg.operator_only:
+        results["operator_restart"] = {"skipped": "disabled (--restart-sizes 0)"}
     results["targets"] = check_targets(results)
     results["machine"]["load_average_at_end"] = list(os.getloadavg())
     results["seconds"] = time.perf_counter() - started
@@ -373,9 +408,12 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     p.add_argument("--apply-devices", type=int, nargs="+", default=[10, 100])
     p.add_argument("--operator", type=_run_spec, nargs="+", default=[(5_000, 50), (10_000, 100)],
                    metavar="OBJECTS[:DEVICES]", help="operator runs (default: 5000:50 10000:100; 0: skip)")
+    p.add_argument("--restart-sizes", type=_run_spec, nargs="+", default=[(10_000, 100), (100_000, 100)],
+                   metavar="OBJECTS[:DEVICES]",
+                   help="operator restarts over N objects already Ready (default: 10000:100 100000:100; 0: skip)")
     p.add_argument("--operator-only", action="store_true",
-                   help="only the operator runs; the other figures are kept from the results file being written "
-                        "(with --publish: the committed one)")
+                   help="only the operator runs and restarts; the other figures are kept from the results file being "
+                        "written (with --publish: the committed one), the operator runs too with --operator 0")
     p.add_argument("--servers", type=int, default=2, help="mock gNMI server processes")
     p.add_argument("--workers", type=int, default=16, help="nwi's concurrent devices")
     p.add_argument("--repeat", type=int, default=3,
@@ -400,9 +438,10 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     a.png = a.png or out_dir / "scaling.png"
     if a.smoke:
         a.plan_sizes, a.plan_devices, a.apply_sizes, a.apply_devices = [200], 4, [200], [4]
-        a.operator, a.repeat, a.plan_repeat = [(0, 0)], 1, 1
+        a.operator, a.restart_sizes, a.repeat, a.plan_repeat = [(0, 0)], [(0, 0)], 1, 1
     return Config(plan_sizes=a.plan_sizes, plan_devices=a.plan_devices, apply_sizes=a.apply_sizes,
                   apply_devices=a.apply_devices, operator_runs=[r for r in a.operator if r[0] > 0],
+                  restart_sizes=[r for r in a.restart_sizes if r[0] > 0],
                   servers=a.servers, workers=a.workers, repeat=a.repeat, plan_repeat=a.plan_repeat, smoke=a.smoke,
                   out=a.out, png=None if a.no_png else a.png, keep=a.keep, operator_only=a.operator_only)
 

@@ -256,6 +256,7 @@ class Controller:
     # ---- change handlers ---------------------------------------------------------------------------
     async def apply(self, body: Mapping[str, Any], retry: int, reason: str = "create") -> None:
         """Create/update/resume: bring the object onto its device (or say why not)."""
+        self.reconciler.metrics.handler_calls.labels(reason).inc()
         entry = self._entry_of(body)
         self.index.upsert(entry)
         if entry.deleting:

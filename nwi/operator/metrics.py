@@ -36,6 +36,8 @@ class Metrics:
                                     registry=r)
         self.streams_opened = Counter("nwi_subscriptions_opened", "Drift subscriptions opened (reconnects included).",
                                       registry=r)
+        self.handler_calls = Counter("nwi_handler_calls", "kopf's calls of the apply handler, by cause (create, "
+                                     "update, resume: one per object kopf lists at its start).", ["reason"], registry=r)
         self.stream_checks = Counter("nwi_subscription_checks",
                                      "Objects compared with the state their device streamed (no request sent).",
                                      registry=r)

@@ -28,6 +28,7 @@ from typing import Any
 import kopf
 from kopf._core.engines.peering import detect_own_id  # kopf.run's identity; kopf exports no public helper
 
+from nwi.operator import memtrace
 from nwi.operator.controller import Controller, OperatorConfig, backoff
 from nwi.operator.handlers import build_registry
 from nwi.operator.kubeapi import KubeApi, load_client
@@ -58,6 +59,7 @@ class KopfRun:
 
 def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None:
     """Run until SIGTERM/SIGINT."""
+    memtrace.install()  # first: what follows is traced too (a no-op unless NWI_TRACEMALLOC is set)
     kopf.configure(verbose=verbose, debug=debug)
     if not (verbose or debug):
         # kopf logs two lines per handler call per object ("Handler 'index' succeeded."): at thousands of
