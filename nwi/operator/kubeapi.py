@@ -12,6 +12,7 @@ import binascii
 import logging
 import os
 import socket
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "nwi-operator"
 _EVENT_MESSAGE_LIMIT = 1024  # the apiserver refuses longer Event messages
+#: objects per list request (the apiserver's continue tokens page through the rest)
+LIST_PAGE = 500
 
 
 def plural_of(kind: str) -> str:
@@ -48,7 +51,9 @@ class Api(Protocol):
         """A ConfigMap's ``data`` (None when it is missing or not readable)."""
         ...
 
-    def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> list[dict[str, Any]]: ...
+    def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> Iterable[dict[str, Any]]:
+        """Every object of ``plural`` (all namespaces when ``namespaces`` is empty), as plain dicts."""
+        ...
 
 
 def load_client(kubeconfig: Path | None, context: str | None = None) -> client.ApiClient:
@@ -134,18 +139,27 @@ class KubeApi:
             raise
         return dict(cm.data or {})
 
-    def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def list_objects(self, plural: str, namespaces: list[str], label_selector: str) -> Iterator[dict[str, Any]]:
+        """Page by page (``LIST_PAGE`` objects a request): a single list of 100,000 objects is half a GB of
+        response text and parsed dicts at once, where the caller keeps a few KB of each."""
         scopes: list[str | None] = list(namespaces) or [None]
         for ns in scopes:
-            doc: Any
-            if ns is None:
-                doc = self.custom.list_cluster_custom_object(GROUP, VERSION, plural, label_selector=label_selector)
-            else:
-                doc = self.custom.list_namespaced_custom_object(GROUP, VERSION, ns, plural,
-                                                                label_selector=label_selector)
-            items += doc.get("items", [])
-        return items
+            token: str | None = None
+            while True:
+                page: dict[str, Any] = {"label_selector": label_selector, "limit": LIST_PAGE}
+                if token:
+                    page["_continue"] = token
+                doc: Any
+                if ns is None:
+                    doc = self.custom.list_cluster_custom_object(GROUP, VERSION, plural, **page)
+                else:
+                    doc = self.custom.list_namespaced_custom_object(GROUP, VERSION, ns, plural, **page)
+                token = (doc.get("metadata") or {}).get("continue")
+                items = doc.get("items", [])
+                del doc  # only the page's items stay alive while the caller works through them
+                yield from items
+                if not token:
+                    break
 
 
 def without_empty(status: dict[str, Any]) -> dict[str, Any]:
