@@ -390,7 +390,7 @@ def measure_startup(server: Any, work: Path, workers: int, objects: int, devices
                       and _metric(op.metrics(), "nwi_subscribed_devices") >= devices, 600,
                       "every object compared with its device's stream")
         checked_s = time.perf_counter() - op.started
-        out = {"objects": objects, "primed_s": round(primed_s, 2), "compared_s": round(checked_s, 2)}
+        out: dict[str, Any] = {"objects": objects, "primed_s": round(primed_s, 2), "compared_s": round(checked_s, 2)}
         out.update(_rss_mb(op.pid))
         time.sleep(5)  # kopf's resume handlers may still be on their way: give them a moment before counting
         out["api_writes"] = _diff(api_writes(server), before)

@@ -144,6 +144,7 @@ def entry_of(body: Mapping[str, Any], known: Entry | None = None) -> Entry:
         error=error,
         generation=generation if isinstance(generation, int) else None,
         basis=basis,
+        version=resource_version(meta.get("resourceVersion", 0)),
     )
 
 
@@ -227,8 +228,14 @@ class Controller:
 
     def _entry_of(self, body: Mapping[str, Any]) -> Entry:
         meta = body.get("metadata") or {}
-        return entry_of(body, self.index.get(ObjectKey(str(body.get("kind")), str(meta.get("namespace")),
-                                                       str(meta.get("name")))))
+        known = self.index.get(ObjectKey(str(body.get("kind")), str(meta.get("namespace")), str(meta.get("name"))))
+        version = resource_version(meta.get("resourceVersion", 0))
+        if known is not None and version and known.version == version and known.uid == str(meta.get("uid") or ""):
+            # this very version is indexed already (kopf's start-up pass hands every object the priming
+            # list indexed to both handlers): a new entry and status each would be allocated amid kopf's
+            # short-lived bodies, hundreds of MB at 100k objects that the process could not give back
+            return known
+        return entry_of(body, known)
 
     def observe_device(self, body: Mapping[str, Any], event_type: str | None) -> None:
         doc = plain(body)

@@ -21,7 +21,7 @@ from nwi.model import ConfigObject, DeviceObject, ObjectKey
 from nwi.status import ObjectStatus, Phase
 
 
-@dataclass
+@dataclass(slots=True)  # one per object: no instance dict
 class Entry:
     """One config object as last seen. ``obj`` is None when the document does not validate."""
 
@@ -36,6 +36,7 @@ class Entry:
     #: what ``obj`` was built from besides the name (see ``controller.basis_of``): an event with the same
     #: basis reuses ``obj`` instead of validating the document again
     basis: tuple[Any, ...] = ()
+    version: int = 0  # resourceVersion of the body this entry was built from (0: not from a body)
 
     @property
     def ready(self) -> bool:
@@ -78,6 +79,8 @@ class ObjectIndex:
         """Take a freshly observed object; keep the newer of the known and the observed status."""
         with self._lock:
             old = self._entries.get(entry.key)
+            if old is entry:
+                return  # the entry indexed already: nothing changed, nobody to wake
             if old is not None:
                 self._unlink(old)
                 if old.status_version > entry.status_version:

@@ -204,3 +204,46 @@ def test_empty_fields_are_never_sent() -> None:
 
 def test_backoff_grows_and_is_capped() -> None:
     assert [backoff(r, 2, 30) for r in range(6)] == [2, 4, 8, 16, 30, 30]
+
+
+def test_a_body_the_index_holds_already_is_not_built_again(tmp_path: Any) -> None:
+    from nwi.operator.controller import Controller, OperatorConfig
+    from nwi.operator.metrics import Metrics
+
+    ctl = Controller(OperatorConfig(state_dir=tmp_path), FakeApi(), Metrics())
+    ctl.observe(body("a", rv=5), None)
+    first = ctl.index.get(key("a"))
+    changes = ctl.index.version
+    ctl.observe(body("a", rv=5), None)  # kopf's listing of what the priming list indexed
+    assert ctl.index.get(key("a")) is first and ctl.index.version == changes  # nothing built, nobody woken
+    edited = body("a", rv=6, path="/system/other")
+    edited["metadata"]["generation"] = 2  # a spec edit: the apiserver counts a generation
+    ctl.observe(edited, "MODIFIED")  # a new version: built and indexed
+    newer = ctl.index.get(key("a"))
+    assert newer is not first and newer is not None and newer.obj is not None
+    assert str(newer.obj.device_path) == "/system/other"
+    recreated = {**body("a", rv=6), "metadata": {**body("a", rv=6)["metadata"], "uid": "uid-other"}}
+    ctl.observe(recreated, "ADDED")  # same name and version number, another object
+    assert ctl.index.get(key("a")) is not newer
+
+
+def test_lists_are_read_page_by_page() -> None:
+    from nwi.operator import kubeapi
+
+    class Custom:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, Any]] = []
+
+        def list_namespaced_custom_object(self, group: str, version: str, ns: str, plural: str,
+                                          **kw: Any) -> dict[str, Any]:
+            self.calls.append(kw)
+            page = int(kw.get("_continue") or 0)
+            more = {"continue": str(page + 1)} if page < 2 else {}
+            return {"metadata": more, "items": [{"n": page * 10 + i} for i in range(2)]}
+
+    api = kubeapi.KubeApi.__new__(kubeapi.KubeApi)
+    api.custom = Custom()  # type: ignore[assignment]
+    assert [o["n"] for o in api.list_objects("srosconfigs", ["ns"], "x=y")] == [0, 1, 10, 11, 20, 21]
+    calls = api.custom.calls  # type: ignore[attr-defined]
+    assert [c.get("_continue") for c in calls] == [None, "1", "2"]
+    assert all(c["limit"] == kubeapi.LIST_PAGE and c["label_selector"] == "x=y" for c in calls)
