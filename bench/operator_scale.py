@@ -31,6 +31,10 @@ Then ``nwi operator`` starts over them and the run records, per size:
   ``kb_per_object``: RSS over the operator's RSS with no object (measured in
   the same run), per object.
 
+Then kopf alone (``bench.kopf_bare``: nwi's settings, handlers that do
+nothing) runs over the same objects (``kopf_alone``): its RSS once its own
+start-up pass is done is kopf's part; the rest of the operator's is nwi's.
+
 ``NWI_TRACEMALLOC`` set in the environment makes the operator trace its
 allocations (``nwi.operator.memtrace``); ``--tracemalloc`` writes a
 snapshot of the largest run's operator at the end, for ``python -m
@@ -121,11 +125,10 @@ async def _seed(url: str, token: str, items: Iterable[tuple[dict[str, Any], dict
         async def worker() -> None:
             for body, status in todo:  # one shared iterator: each item is taken once
                 name = body["metadata"]["name"]
-                # server-side apply as kubectl's field manager, as `kubectl apply --server-side` creates it
-                # (its managedFields entry is most of what a body carries beyond the spec)
-                async with http.patch(f"{base}/{name}", params={"fieldManager": "kubectl", "force": "true"},
-                                      data=json.dumps(body),
-                                      headers={"Content-Type": "application/apply-patch+yaml"}) as resp:
+                # as kubectl's field manager: the managedFields entry (most of what a body carries beyond
+                # the spec) is the one `kubectl apply --server-side` leaves but for its operation (Update
+                # here, Apply there); a server-side apply costs the apiserver twice as much as a create
+                async with http.post(base, params={"fieldManager": "kubectl"}, json=body) as resp:
                     await check(resp, f"create {name}")
                 async with http.patch(f"{base}/{name}/status", params={"fieldManager": STATUS_MANAGER},
                                       data=json.dumps({"status": status}),
@@ -180,8 +183,43 @@ def steady_rss(pid: int, window: float, timeout: float, interval: float = 1.0) -
     return False, series
 
 
+def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float, base_rss_mb: float) -> dict[str, Any]:
+    """kopf with nwi's settings and handlers that do nothing (``bench.kopf_bare``) over the same objects."""
+    from nwi.operator.kubeapi import LIST_PAGE
+
+    kube = _harness()
+    log = work / "kopf-alone.log"
+    before = api_writes(server)
+    started = time.perf_counter()
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.kopf_bare", str(server.kubeconfig), NAMESPACE,
+                                 str(objects), "--chunk-size", str(LIST_PAGE)], stdout=sink, stderr=subprocess.STDOUT,
+                                cwd=REPO)
+    try:
+        def resumed() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bench.kopf_bare exited with {proc.returncode}; log: {log}")
+            return f"resumed: {objects}" in log.read_text(errors="replace")
+
+        kube.wait_for(resumed, 120 + objects / 20, f"kopf's resume handler on every object (log: {log})", 0.25)
+        out: dict[str, Any] = {"resumed_s": round(time.perf_counter() - started, 2),
+                               "rss_at_resumed_mb": _rss_mb(proc.pid)["rss_mb"]}
+        out["steady"], out["rss_series_mb"] = steady_rss(proc.pid, settle_s, 120 + objects / 200)
+        out.update(_rss_mb(proc.pid))
+        out["kb_per_object"] = round((out["rss_mb"] - base_rss_mb) * 1024 / objects, 2)
+        out["api_writes"] = _diff(api_writes(server), before)
+        return out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float = 10.0,
-                tracemalloc: Path | None = None) -> dict[str, Any]:
+                tracemalloc: Path | None = None, kopf_alone: bool = True) -> dict[str, Any]:
     """One size: fresh apiserver and fleet, the objects seeded Ready, then an operator started over them."""
     kube = _harness()
     spec = FleetSpec(objects, devices)
@@ -243,18 +281,20 @@ def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float =
                 result["tracemalloc"] = str(tracemalloc)
         finally:
             op.stop()
+        if kopf_alone:
+            result["kopf_alone"] = measure_kopf_alone(server, work, objects, settle_s, base_rss_mb)
     result["load_avg"]["end"] = _load()
     result["log"] = str(op.log)
     return result
 
 
 def measure(sizes: list[tuple[int, int]], workers: int = 16, settle_s: float = 10.0,
-            tracemalloc: Path | None = None) -> dict[str, Any]:
+            tracemalloc: Path | None = None, kopf_alone: bool = True) -> dict[str, Any]:
     """Every size in turn (the first is the baseline of the ratios), each on a fresh apiserver and fleet."""
     runs: list[dict[str, Any]] = []
     for i, (objects, devices) in enumerate(sizes):
         last = i == len(sizes) - 1
-        runs.append(measure_one(objects, devices, workers, settle_s, tracemalloc if last else None))
+        runs.append(measure_one(objects, devices, workers, settle_s, tracemalloc if last else None, kopf_alone))
     return {"runs": runs, "ratios": ratios(runs)}
 
 
@@ -279,14 +319,17 @@ def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = ["| objects | devices | seeded in | primed | compared | API writes | reconciled | RSS | peak RSS | "
-             "KB/object |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| objects | devices | seeded in | primed | compared | kopf's pass | API writes | reconciled | RSS | "
+             "peak RSS | KB/object | kopf alone: RSS / peak / KB/object |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["runs"]:
         writes = sum(v for k, v in r.get("api_writes", {}).items() if k not in ("endpoints", "leases"))
+        ka = r.get("kopf_alone") or {}
+        alone = (f"{ka['rss_mb']:.0f} MB / {ka['peak_rss_mb']:.0f} MB / {ka['kb_per_object']:.1f}" if ka else "-")
         lines.append(f"| {r['objects']:,} | {r['devices']} | {r['seed']['create_and_status_s']:.0f} s | "
-                     f"{r.get('primed_s', 0):.1f} s | {r.get('compared_s', 0):.1f} s | {writes} | "
-                     f"{r.get('reconciled', 0):.0f} | {r.get('rss_mb', 0):.0f} MB | {r.get('peak_rss_mb', 0):.0f} MB | "
-                     f"{r.get('kb_per_object', 0):.1f} |")
+                     f"{r.get('primed_s', 0):.1f} s | {r.get('compared_s', 0):.1f} s | {r.get('resumed_s', 0):.1f} s | "
+                     f"{writes} | {r.get('reconciled', 0):.0f} | {r.get('rss_mb', 0):.0f} MB | "
+                     f"{r.get('peak_rss_mb', 0):.0f} MB | {r.get('kb_per_object', 0):.1f} | {alone} |")
     for row in result["ratios"]:
         lines.append(f"ratios {row['objects']}: " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "objects"))
     return "\n".join(lines)
@@ -307,8 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=16)
     p.add_argument("--settle", type=float, default=10.0, help="seconds RSS must stay steady before it is read")
     p.add_argument("--tracemalloc", type=Path, help="a tracemalloc snapshot of the last size's operator to this file")
+    p.add_argument("--no-kopf-alone", action="store_true", help="skip kopf alone over the same objects")
     a = p.parse_args(argv)
-    result = measure(a.sizes, a.workers, a.settle, a.tracemalloc)
+    result = measure(a.sizes, a.workers, a.settle, a.tracemalloc, not a.no_kopf_alone)
     print(table(result), file=sys.stderr)
     print(json.dumps(result))
 

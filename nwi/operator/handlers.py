@@ -17,6 +17,7 @@ from kubernetes import client
 
 from nwi.kinds import CONFIG_KINDS, DEVICE_PLURAL, GROUP, VERSION
 from nwi.operator.controller import FINALIZER, Controller
+from nwi.operator.kubeapi import LIST_PAGE
 
 PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
 MARKER = f"{PREFIX}/kopf-managed"  # kopf's mark of a prefix its storages use (see mark_managed)
@@ -78,6 +79,9 @@ def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.Operat
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
         settings.persistence.diffbase_storage = ctl.diffbase  # in memory: see nwi.operator.diffbase
         settings.posting.enabled = False  # nwi posts its own Events (applied, failed, drifted, blocked)
+        # kopf's own list, page by page as nwi's priming list: unpaged, 100k objects arrive as one response
+        # (about 250 MB of text), and the next page is asked for only once the last one is dispatched
+        settings.watching.chunk_size = LIST_PAGE
         if cfg.selector:
             for kind in CONFIG_KINDS.values():  # server-side: a shard never even receives other objects
                 settings.watching.label_selectors[(GROUP, kind.plural)] = cfg.selector
