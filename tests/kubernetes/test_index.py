@@ -223,7 +223,7 @@ def test_a_body_the_index_holds_already_is_not_built_again(tmp_path: Any) -> Non
     assert newer is not first and newer is not None and newer.obj is not None
     assert str(newer.obj.device_path) == "/system/other"
     recreated = {**body("a", rv=6), "metadata": {**body("a", rv=6)["metadata"], "uid": "uid-other"}}
-    ctl.observe(recreated, "ADDED")  # same name and version number, another object
+    ctl.observe(recreated, "MODIFIED")  # same name and version number, another object
     assert ctl.index.get(key("a")) is not newer
 
 
