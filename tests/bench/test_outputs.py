@@ -53,6 +53,6 @@ def test_the_committed_results_are_a_published_full_run() -> None:
 def test_an_operator_only_run_into_a_new_file_writes_and_prints_its_results(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "operator.json"  # no earlier figures to keep
-    main(["--operator-only", "--operator", "0", "--out", str(out), "--no-png"])
+    main(["--operator-only", "--operator", "0", "--restart-sizes", "0", "--out", str(out), "--no-png"])
     assert json.loads(out.read_text())["operator"] == [{"skipped": "disabled (--operator 0)"}]
     assert f"results: {out}" in capsys.readouterr().out
