@@ -35,3 +35,17 @@ def test_conditions_not_made_by_derive_status_are_stored_whole() -> None:
     stored = odd.to_stored()
     assert "since" not in stored and stored["conditions"][0]["reason"] == "Manual"
     assert ObjectStatus.from_dict(stored) == odd
+
+
+def test_statuses_read_from_the_api_share_their_conditions_and_strings() -> None:
+    import json
+
+    ready = derive_status(Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash="h", wrote=True), None, 1, "d")
+    # each read parses its own copy of every string, as the watch and the priming list do
+    a, b = (ObjectStatus.from_dict(json.loads(json.dumps(ready.to_dict()))) for _ in range(2))
+    assert a == b == ready
+    assert a.conditions is b.conditions  # the tuple derive_status shares, not four new conditions each
+    assert a.message is b.message and a.device is b.device and a.last_applied_time is b.last_applied_time
+    odd = {**ready.to_dict(), "conditions": [{**ready.conditions[0].to_dict(), "message": "by hand"}]}
+    c = ObjectStatus.from_dict(json.loads(json.dumps(odd)))  # conditions nwi did not derive are kept as read
+    assert c.conditions[0].message == "by hand" and len(c.conditions) == 1
