@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     api_client = load_client(a.kubeconfig)
     registry = registry_for(a.expected, a.chunk_size)
+    if a.expected == 0:
+        logging.getLogger("bench.kopf_bare").warning("resumed: 0")  # nothing to wait for
 
     @kopf.on.login(registry=registry)
     def login(**_: Any) -> kopf.ConnectionInfo:

@@ -183,16 +183,14 @@ def steady_rss(pid: int, window: float, timeout: float, interval: float = 1.0) -
     return False, series
 
 
-def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float, base_rss_mb: float) -> dict[str, Any]:
-    """kopf with nwi's settings and handlers that do nothing (``bench.kopf_bare``) over the same objects."""
+def _kopf_alone(server: Any, log: Path, namespace: str, objects: int, settle_s: float) -> dict[str, Any]:
+    """One run of ``bench.kopf_bare`` in ``namespace``: until its pass is done and its RSS steady."""
     from nwi.operator.kubeapi import LIST_PAGE
 
     kube = _harness()
-    log = work / "kopf-alone.log"
-    before = api_writes(server)
     started = time.perf_counter()
     with open(log, "wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.kopf_bare", str(server.kubeconfig), NAMESPACE,
+        proc = subprocess.Popen([sys.executable, "-m", "bench.kopf_bare", str(server.kubeconfig), namespace,
                                  str(objects), "--chunk-size", str(LIST_PAGE)], stdout=sink, stderr=subprocess.STDOUT,
                                 cwd=REPO)
     try:
@@ -206,8 +204,6 @@ def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float, b
                                "rss_at_resumed_mb": _rss_mb(proc.pid)["rss_mb"]}
         out["steady"], out["rss_series_mb"] = steady_rss(proc.pid, settle_s, 120 + objects / 200)
         out.update(_rss_mb(proc.pid))
-        out["kb_per_object"] = round((out["rss_mb"] - base_rss_mb) * 1024 / objects, 2)
-        out["api_writes"] = _diff(api_writes(server), before)
         return out
     finally:
         proc.send_signal(signal.SIGINT)
@@ -216,6 +212,18 @@ def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float, b
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float) -> dict[str, Any]:
+    """kopf with nwi's settings and handlers that do nothing (``bench.kopf_bare``) over the same objects, and
+    over none (its fixed part: ``base_rss_mb``)."""
+    base = _kopf_alone(server, work / "kopf-alone-empty.log", "bench-empty", 0, 2.0)["rss_mb"]
+    before = api_writes(server)
+    out = _kopf_alone(server, work / "kopf-alone.log", NAMESPACE, objects, settle_s)
+    out["api_writes"] = _diff(api_writes(server), before)
+    out["base_rss_mb"] = base
+    out["kb_per_object"] = round((out["rss_mb"] - base) * 1024 / objects, 2)
+    return out
 
 
 def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float = 10.0,
@@ -282,7 +290,7 @@ def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float =
         finally:
             op.stop()
         if kopf_alone:
-            result["kopf_alone"] = measure_kopf_alone(server, work, objects, settle_s, base_rss_mb)
+            result["kopf_alone"] = measure_kopf_alone(server, work, objects, settle_s)
     result["load_avg"]["end"] = _load()
     result["log"] = str(op.log)
     return result

@@ -56,7 +56,8 @@ def test_restart_over_seeded_objects_records_every_figure_and_writes_nothing(tmp
         assert not set(run["api_writes"]) - {"endpoints", "leases"}, run["api_writes"]
         assert run["device_writes"] == 0 and run["reconciled"] == 0
         alone = run["kopf_alone"]  # kopf by itself over the same objects: its part of the figures
-        assert alone["resumed_s"] > 0 and alone["rss_mb"] > 0 and alone["peak_rss_mb"] > 0 and "kb_per_object" in alone
+        assert alone["resumed_s"] > 0 and alone["rss_mb"] > 0 and alone["peak_rss_mb"] > 0 and alone["base_rss_mb"] > 0
+        assert "kb_per_object" in alone
         assert not set(alone["api_writes"]) - {"endpoints", "leases"}, alone["api_writes"]
     [ratio] = result["ratios"]
     assert ratio["objects"] == "60/30" and ratio["objects_ratio"] == 2.0
