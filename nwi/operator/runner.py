@@ -16,6 +16,7 @@ API: its requests wait for credentials that never come).
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import signal
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 #: restarts of kopf back off from 1 s to 30 s while it keeps failing within a minute of starting: a
 #: misconfiguration is not hammered, and /healthz (down in between) stays within the liveness probe's 60 s
 RESTART_BASE, RESTART_MAX, HEALTHY_RUN = 1.0, 30.0, 60.0
+#: the cycle collector's thresholds in the operator (see tune_gc)
+GC_THRESHOLDS = (50_000, 20, 10)
 #: seconds a stopping kopf gets to finish (its own shutdown waits 5 s for handlers, then cancels them)
 STOP_GRACE = 10.0
 
@@ -57,6 +60,22 @@ class KopfRun:
         self.stop.set()
 
 
+def tune_gc() -> None:
+    """Make Python's cycle collector fit a process that holds many long-lived objects and parses a stream.
+
+    With the default thresholds (700, 10, 10) a full collection ran every
+    ~70k allocations, and each one walked every object the operator holds:
+    the modules (kopf, the Kubernetes client, gRPC, pydantic) and the index.
+    Measured in a 4k-object run: 7.6 s of the operator's 38.6 s of CPU in the
+    collector. So what exists at start-up is frozen (never walked again) and
+    the young generation is collected every ``GC_THRESHOLDS[0]`` allocations
+    (a full collection thus about every 10M); nwi's own data holds few
+    reference cycles, so little waits longer to be freed.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None:
     """Run until SIGTERM/SIGINT."""
     memtrace.install()  # first: what follows is traced too (a no-op unless NWI_TRACEMALLOC is set)
@@ -67,6 +86,7 @@ def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     api_client = load_client(cfg.kubeconfig, cfg.context)
+    tune_gc()
     metrics = Metrics()
     if cfg.metrics_port:
         metrics.serve(cfg.metrics_port, cfg.listen_address)
