@@ -56,14 +56,14 @@ class HandledInMemory(kopf.DiffBaseStorage):
 
     def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
         # (no handler of nwi's filters on fields, so kopf's extra fields are never asked for)
-        return {"spec": {"nwi-digest": digest(body)}}  # type: ignore[typeddict-unknown-key]
+        return {"spec": {"nwi-digest": digest(body)}}
 
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         uid = body.metadata.uid or ""
         with self._lock:
             handled = self._handled.get(uid)
         if handled is not None:
-            return {"spec": {"nwi-digest": handled}}  # type: ignore[typeddict-unknown-key]
+            return {"spec": {"nwi-digest": handled}}
         status = body.get("status") or {}
         generation = body.metadata.get("generation")
         if generation is not None and status.get("observedGeneration") == generation \
@@ -72,7 +72,7 @@ class HandledInMemory(kopf.DiffBaseStorage):
         return None
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        value = (essence.get("spec") or {}).get("nwi-digest")  # type: ignore[attr-defined]
+        value = (essence.get("spec") or {}).get("nwi-digest")
         uid = body.metadata.uid
         if isinstance(value, str) and uid:
             with self._lock:

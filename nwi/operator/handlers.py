@@ -63,10 +63,9 @@ def mark_managed(body: kopf.Body, patch: kopf.Patch) -> None:
         patch.fns.append(_add_marker)
 
 
-def _add_marker(raw: dict[str, Any]) -> None:
-    meta = raw.setdefault("metadata", {})
-    annotations = meta.get("annotations")
-    meta["annotations"] = {**(annotations or {}), MARKER: "yes"}
+def _add_marker(raw: kopf.RawBody) -> None:
+    meta: Any = raw.setdefault("metadata", {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), MARKER: "yes"}
 
 
 def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.OperatorRegistry:

@@ -141,3 +141,19 @@ def test_secrets_are_read_again_after_the_ttl_or_a_clear() -> None:
     cache.clear()
     assert cache.get("ns", "creds") is not None and len(reads) == 3
 
+
+
+# ---- the cycle collector -------------------------------------------------------------------------------
+def test_the_operator_freezes_start_up_objects_and_collects_the_young_generation_less_often() -> None:
+    import gc
+
+    from nwi.operator.runner import GC_THRESHOLDS, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > before[0]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
