@@ -48,6 +48,8 @@ class Listener:
         self.poll_interval = poll_interval
         self._server: Any = None
         self._lock = threading.Lock()
+        self._reopened = threading.Event()  # clear while a drop is cutting connections and re-opening the port
+        self._reopened.set()
 
     def default_target(self) -> Target:
         return next(iter(self.targets.values()))
@@ -110,18 +112,23 @@ class Listener:
         thread because it is triggered from inside an RPC of this very server.
         """
         stopped = threading.Event()
+        self._reopened.clear()
 
         def run() -> None:
-            self.stop().wait(10)
-            stopped.set()
-            self.start()
+            try:
+                self.stop().wait(10)
+                stopped.set()
+                self.start()
+            finally:
+                self._reopened.set()
 
         threading.Thread(target=run, daemon=True, name=f"gnmi-drop-{self.port}").start()
         return stopped
 
     @property
     def listening(self) -> bool:
-        return self._server is not None
+        """Accepting connections: started, and not in the middle of a drop."""
+        return self._server is not None and self._reopened.is_set()
 
 
 class MockGnmiServer:
@@ -203,6 +210,10 @@ class MockGnmiServer:
     # ---- what tests and the CLI ask -------------------------------------------------
     def port_of(self, name: str) -> int:
         return self._listener_of[name].port
+
+    def listening(self, name: str) -> bool:
+        """The port serving ``name`` accepts connections (false while a drop is re-opening it)."""
+        return self._listener_of[name].listening
 
     def target(self, name: str) -> Target:
         return self.targets[name]

@@ -7,6 +7,7 @@ atomicity); other devices go on; the next run recovers without a manual step.
 
 from __future__ import annotations
 
+import time
 import tracemalloc
 from collections.abc import Sequence
 from typing import Any
@@ -73,6 +74,12 @@ def test_connection_dropped_mid_set_leaves_device_as_before_and_recovers(two_dev
     report = run(two_devices, intents()[:2], sink)
     assert {o.phase for o in report.outcomes.values()} == {Phase.FAILED}
     assert device_config(two_devices, "r1") == before  # nothing half-applied
+    # the device is back once its port listens again (the mock re-opens it in a thread of its own: under
+    # load that took longer than the engine took to start the next run, which then found nobody there)
+    deadline = time.monotonic() + 10
+    while not two_devices.listening("r1"):
+        assert time.monotonic() < deadline, "the dropped port did not listen again within 10 s"
+        time.sleep(0.01)
     assert run(two_devices, intents()[:2], sink).ok  # next run: no manual step
     assert device_config(two_devices, "r1")["system"]["config"] == {"hostname": "r1"}
 
