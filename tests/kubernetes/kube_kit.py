@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,6 +110,11 @@ class Operator:
         text = self.http(self.metrics_port, "/metrics")
         assert text is not None, "metrics endpoint does not answer"
         return text
+
+    def metric(self, name: str) -> float:
+        """One unlabelled metric's value (0 while it has none)."""
+        match = re.search(rf"^{name} ([0-9.e+]+)$", self.metrics(), re.M)
+        return float(match.group(1)) if match else 0.0
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:

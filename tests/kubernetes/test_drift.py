@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,7 @@ def test_gnmi_drift_is_found_by_subscription_without_polling(
     timer (every second here) sends the device nothing: no Get while nothing happens."""
     port, target, store = watched_device
     ns = "drift-sub"
-    streams = _metric(drift_operator, "nwi_subscribed_devices")  # (devices of other tests are watched too)
+    streams = drift_operator.metric("nwi_subscribed_devices")  # (devices of other tests are watched too)
     kube.kubectl("create", "namespace", ns)
     kube.kubectl("apply", "-f", "-", input=device_yaml(ns, "sub-sw", port)
                  + "---" + config_yaml("mtu", ns, "sub-sw", "/interfaces/interface[name=eth9]/config",
@@ -96,15 +95,15 @@ def test_gnmi_drift_is_found_by_subscription_without_polling(
                                {"name": "eth8", "description": "uplink"}, extra_spec="  driftPolicy: report"))
     for name in ("mtu", "descr"):
         wait_for(lambda n=name: status_of(kube, "openconfig", ns, n).get("phase") == "Ready", 30, f"{name} Ready")
-    wait_for(lambda: _metric(drift_operator, "nwi_subscribed_devices") >= streams + 1, 30,
+    wait_for(lambda: drift_operator.metric("nwi_subscribed_devices") >= streams + 1, 30,
              "the device's stream synced")
 
     # (an object joins its device's stream within a second of being seen: until then the timer covers it)
-    ticks = _metric(drift_operator, "nwi_drift_timer_runs_total")
-    wait_for(lambda: _metric(drift_operator, "nwi_drift_timer_runs_total") >= ticks + 3, 30, "three timer ticks")
+    ticks = drift_operator.metric("nwi_drift_timer_runs_total")
+    wait_for(lambda: drift_operator.metric("nwi_drift_timer_runs_total") >= ticks + 3, 30, "three timer ticks")
     gets = target.rpcs.get("Get", 0)
-    ticks = _metric(drift_operator, "nwi_drift_timer_runs_total")
-    wait_for(lambda: _metric(drift_operator, "nwi_drift_timer_runs_total") >= ticks + 3, 30, "three more ticks")
+    ticks = drift_operator.metric("nwi_drift_timer_runs_total")
+    wait_for(lambda: drift_operator.metric("nwi_drift_timer_runs_total") >= ticks + 3, 30, "three more ticks")
     assert target.rpcs.get("Get", 0) == gets, "the timer polled a device its stream watches"
 
     # by hand, as an engineer with gnmic would: one committed change on the device
@@ -120,7 +119,3 @@ def test_gnmi_drift_is_found_by_subscription_without_polling(
         "by hand", "report must not repair"
     assert target.rpcs.get("Subscribe", 0) >= 1
 
-
-def _metric(op: Operator, name: str) -> float:
-    match = re.search(rf"^{name} ([0-9.e+]+)$", op.metrics(), re.M)
-    return float(match.group(1)) if match else 0.0

@@ -6,10 +6,6 @@ the stream can find the change.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from harness.kube import KubeApiServer, wait_for
 from kube_kit import PASSWORD, USERNAME, CountingStore, Operator, config_yaml, device_yaml, status_of
@@ -26,31 +22,19 @@ NS = "drift-resync"
 MTU = "/interfaces/interface[name=eth7]/config"
 
 
-@pytest.fixture(scope="module")
-def stream_operator(deployed: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
-    op = Operator(deployed, tmp_path_factory.mktemp("stream-operator"), ["--peering", "nwi-operator"])
-    op.start()
-    yield op
-    op.stop()
 
-
-def _metric(op: Operator, name: str) -> float:
-    match = re.search(rf"^{name} ([0-9.e+]+)$", op.metrics(), re.M)
-    return float(match.group(1)) if match else 0.0
-
-
-def test_stream_loss_reconnects_and_resyncs(kube: KubeApiServer, stream_operator: Operator) -> None:
+def test_stream_loss_reconnects_and_resyncs(kube: KubeApiServer, operator: Operator) -> None:
     store = CountingStore("resync-sw")
     target = Target("resync-sw", store, port=0, credentials=Credentials(USERNAME, PASSWORD))
     server: MockGnmiServer
     with running([target]) as server:
-        streams = _metric(stream_operator, "nwi_subscribed_devices")  # (devices of other tests are watched too)
+        streams = operator.metric("nwi_subscribed_devices")  # (devices of other tests are watched too)
         kube.kubectl("create", "namespace", NS)
         kube.kubectl("apply", "-f", "-", input=device_yaml(NS, "resync-sw", server.port_of("resync-sw"))
                      + "---" + config_yaml("mtu", NS, "resync-sw", MTU, {"name": "eth7", "mtu": 9000}))
         wait_for(lambda: status_of(kube, "openconfig", NS, "mtu").get("phase") == "Ready", 30, "mtu Ready")
-        wait_for(lambda: _metric(stream_operator, "nwi_subscribed_devices") >= streams + 1, 30, "the stream synced")
-        opened = _metric(stream_operator, "nwi_subscriptions_opened_total")
+        wait_for(lambda: operator.metric("nwi_subscribed_devices") >= streams + 1, 30, "the stream synced")
+        opened = operator.metric("nwi_subscriptions_opened_total")
         gets = target.rpcs.get("Get", 0)
 
         # the device goes away (the mock's fault injection): its port is closed and the stream cut, so
@@ -60,7 +44,7 @@ def test_stream_loss_reconnects_and_resyncs(kube: KubeApiServer, stream_operator
         store.inner.commit(Transaction("resync-sw", [Change(Op.UPDATE, parse_path(MTU), {"mtu": 1400})]))
         server.start_target("resync-sw")
 
-        wait_for(lambda: _metric(stream_operator, "nwi_subscriptions_opened_total") > opened, 60,
+        wait_for(lambda: operator.metric("nwi_subscriptions_opened_total") > opened, 60,
                  "the stream opened again (backoff)")
         wait_for(lambda: store.inner.snapshot().get(parse_path(MTU + "/mtu")) == 9000, 60,
                  "the change found on reconnect and repaired")
