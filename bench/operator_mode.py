@@ -312,6 +312,18 @@ def _write_configs(path: Path, docs: list[dict[str, Any]]) -> None:
     path.write_text(yaml.dump_all(docs, Dumper=_Dumper))
 
 
+def install(server: Any, spec: FleetSpec, ports: dict[str, int], work: Path) -> list[dict[str, Any]]:
+    """nwi's CRDs, the benchmark namespace and the Devices of ``spec`` (at the fleet's ``ports``) on a fresh
+    apiserver; the Device documents applied."""
+    server.kubectl("apply", "-f", str(REPO / "crds"))
+    server.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
+    server.kubectl("create", "namespace", NAMESPACE)
+    docs = inventory_docs(spec, ports)
+    _write_configs(work / "inventory.yaml", docs)
+    server.kubectl("apply", "-f", str(work / "inventory.yaml"))
+    return docs
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -325,12 +337,7 @@ def measure(objects: int, devices: int, timeout: float = 900.0, workers: int = 1
     result: dict[str, Any] = {"objects": objects, "devices": devices, "workers": workers,
                               "load_avg": {"start": _load()}}
     with kube.KubeApiServer() as server, running_fleet(spec.device_names(), USERNAME, PASSWORD) as fleet:
-        server.kubectl("apply", "-f", str(REPO / "crds"))
-        server.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
-        server.kubectl("create", "namespace", NAMESPACE)
-        inventory = work / "inventory.yaml"
-        _write_configs(inventory, inventory_docs(spec, fleet.ports))
-        server.kubectl("apply", "-f", str(inventory))
+        install(server, spec, fleet.ports, work)
         configs = work / "configs.yaml"
         _write_configs(configs, config_docs(spec))
         watch = ReadyWatch(server, NAMESPACE)

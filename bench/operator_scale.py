@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fleet import running_fleet
-from bench.intents import NAMESPACE, PASSWORD, USERNAME, FleetSpec, config_docs, inventory_docs, write_tree
+from bench.intents import NAMESPACE, PASSWORD, USERNAME, FleetSpec, config_docs, write_tree
 from bench.operator_mode import (
     PLURAL,
     REPO,
@@ -69,8 +69,8 @@ from bench.operator_mode import (
     _load,
     _metric,
     _rss_mb,
-    _write_configs,
     api_writes,
+    install,
 )
 from nwi.kinds import GROUP, VERSION
 
@@ -235,14 +235,9 @@ def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float =
     result: dict[str, Any] = {"objects": objects, "devices": devices, "workers": workers,
                               "load_avg": {"start": _load()}}
     with kube.KubeApiServer() as server, running_fleet(spec.device_names(), USERNAME, PASSWORD) as fleet:
-        server.kubectl("apply", "-f", str(REPO / "crds"))
-        server.kubectl("wait", "--for=condition=established", "--timeout=60s", "crd", "--all")
-        server.kubectl("create", "namespace", NAMESPACE)
+        device_docs = install(server, spec, fleet.ports, work)
         server.kubectl("create", "namespace", "bench-empty")
         docs = config_docs(spec)
-        device_docs = inventory_docs(spec, fleet.ports)
-        _write_configs(work / "inventory.yaml", device_docs)
-        server.kubectl("apply", "-f", str(work / "inventory.yaml"))
         src = work / "intents"
         write_tree(src, docs, device_docs)
         cli = _apply_to_devices(src, work / "cli-state", workers)
