@@ -82,6 +82,3 @@ class HandledInMemory(kopf.DiffBaseStorage):
         """The object is gone from the API."""
         with self._lock:
             self._handled.pop(uid, None)
-
-    def __len__(self) -> int:
-        return len(self._handled)
