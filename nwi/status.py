@@ -79,6 +79,10 @@ def now() -> str:
     return _stamp[1]
 
 
+#: a device's part in a network-wide transaction when it held the group's changes already
+DEVICE_IN_SYNC = "InSync"
+
+
 @dataclass(frozen=True)
 class TransactionInfo:
     """Which network-wide transaction applied an object, and how each of its devices came out.
@@ -92,6 +96,11 @@ class TransactionInfo:
     id: str
     devices: tuple[tuple[str, str], ...] = ()
     note: str = ""  # e.g. what a recovery found of an interrupted earlier attempt
+
+    @property
+    def sent_nothing(self) -> bool:
+        """Every device was in sync and nothing was recovered: a re-check, not a transaction."""
+        return bool(self.devices) and not self.note and all(o == DEVICE_IN_SYNC for _, o in self.devices)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.group, "id": self.id, "devices": dict(self.devices)}
@@ -120,6 +129,8 @@ NO_TRANSACTION = TransactionInfo("", "")
 def _transaction_after(outcome_txn: TransactionInfo | None, prev: TransactionInfo | None) -> TransactionInfo | None:
     if outcome_txn is None:
         return prev
+    if outcome_txn.sent_nothing and prev is not None and prev.group == outcome_txn.group:
+        return prev  # the record stays that of the transaction that put the devices where they are
     return None if outcome_txn == NO_TRANSACTION else outcome_txn
 
 

@@ -48,7 +48,7 @@ from typing import NamedTuple
 from nwi.drivers.base import CommitOutcome, Driver, DriverError, Transaction, TransactionRejected
 from nwi.journal import CONFIRMING, PREPARING, JournalRecord, TransactionJournal
 from nwi.model import ConfigObject, ObjectKey
-from nwi.status import Outcome, Phase, Reason, TransactionInfo, reason_of_driver_error
+from nwi.status import DEVICE_IN_SYNC, Outcome, Phase, Reason, TransactionInfo, reason_of_driver_error
 from nwi.transaction_timers import RevertTimers
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,9 @@ ATOMIC_GROUP = "--atomic"
 _ID_SAFE = re.compile(r"[^A-Za-z0-9-]")
 
 #: per-device outcomes shown in status
-CONFIRMED, IN_SYNC, REVERTED, REFUSED, FAILED, NOT_PREPARED, IN_DOUBT, UNSUPPORTED = (
-    "Confirmed", "InSync", "Reverted", "Refused", "Failed", "NotPrepared", "InDoubt", "Unsupported")
+IN_SYNC = DEVICE_IN_SYNC
+CONFIRMED, REVERTED, REFUSED, FAILED, NOT_PREPARED, IN_DOUBT, UNSUPPORTED = (
+    "Confirmed", "Reverted", "Refused", "Failed", "NotPrepared", "InDoubt", "Unsupported")
 
 
 class GroupNode(NamedTuple):

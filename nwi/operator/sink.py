@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from nwi.model import ConfigObject, ObjectKey
 from nwi.operator.index import ObjectIndex
@@ -76,9 +77,7 @@ class KubeStatusSink:
         before = entry.status
         if before.to_dict() == status.to_dict():
             return
-        patch = status.to_dict()
-        patch.setdefault("transaction", None)  # a merge patch keeps what it omits: null removes a group left
-        version = self.api.patch_status(key, patch)
+        version = self.api.patch_status(key, replacing(before.to_dict(), status.to_dict()))
         if version is None:
             return
         self.index.set_status(key, status, version)
@@ -93,6 +92,20 @@ class KubeStatusSink:
                                 + (f"; {txn.note}" if txn.note else ""))
         if status.phase == Phase.READY and before.phase != Phase.READY:
             self.on_ready(key)
+
+
+def replacing(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after`` as a merge patch over ``before``: a merge patch keeps what it omits (RFC 7396), so what
+    ``before`` has and ``after`` lacks goes as null (a group left, a recovery note or a device of an earlier
+    transaction record)."""
+    patch = dict(after)
+    for key, old in before.items():
+        new = after.get(key)
+        if key not in after:
+            patch[key] = None
+        elif isinstance(old, dict) and isinstance(new, dict):
+            patch[key] = replacing(old, new)
+    return patch
 
 
 def transition_event(before: ObjectStatus, after: ObjectStatus) -> tuple[str, str, str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nwi.status import ObjectStatus, Outcome, Phase, Reason, derive_status
+from nwi.status import ObjectStatus, Outcome, Phase, Reason, TransactionInfo, derive_status
 
 OUTCOMES = [
     Outcome(Phase.READY, Reason.APPLIED, "applied", applied_hash="h1", wrote=True),
@@ -49,3 +49,28 @@ def test_statuses_read_from_the_api_share_their_conditions_and_strings() -> None
     odd = {**ready.to_dict(), "conditions": [{**ready.conditions[0].to_dict(), "message": "by hand"}]}
     c = ObjectStatus.from_dict(json.loads(json.dumps(odd)))  # conditions nwi did not derive are kept as read
     assert c.conditions[0].message == "by hand" and len(c.conditions) == 1
+
+
+def _group_run(devices: dict[str, str], commit: str, note: str = "", group: str = "vpn") -> Outcome:
+    wrote = any(o != "InSync" for o in devices.values())
+    return Outcome(Phase.READY, Reason.APPLIED if wrote else Reason.IN_SYNC, "applied", applied_hash="h1",
+                   wrote=wrote, transaction=TransactionInfo(group, commit, tuple(devices.items()), note))
+
+
+def test_a_group_run_that_sends_nothing_keeps_the_record_of_the_transaction_that_applied() -> None:
+    confirmed = derive_status(_group_run({"pe1": "Confirmed", "pe2": "Confirmed"}, "vpn-1", "recovered: ..."),
+                              None, 1, "pe1")
+    recheck = derive_status(_group_run({"pe1": "InSync", "pe2": "InSync"}, "vpn-2"), confirmed, 1, "pe1")
+    assert recheck is confirmed  # nothing to write, no Transaction event
+    assert confirmed.transaction is not None and confirmed.transaction.id == "vpn-1"
+
+
+def test_a_group_run_that_sent_or_recovered_something_is_the_new_record() -> None:
+    first = derive_status(_group_run({"pe1": "Confirmed"}, "vpn-1"), None, 1, "pe1")
+    for outcome in (_group_run({"pe1": "InSync", "pe2": "Confirmed"}, "vpn-2"),  # one device written
+                    _group_run({"pe1": "InSync"}, "vpn-2", note="recovered: ..."),  # a recovery to report
+                    _group_run({"pe1": "InSync"}, "other-1", group="other")):  # another group now
+        after = derive_status(outcome, first, 1, "pe1")
+        assert after.transaction == outcome.transaction, outcome
+    adopted = derive_status(_group_run({"pe1": "InSync"}, "vpn-1"), None, 1, "pe1")  # in sync from the start
+    assert adopted.transaction is not None and adopted.transaction.group == "vpn"
