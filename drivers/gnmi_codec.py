@@ -181,6 +181,34 @@ def _leaves(node: Any, at: GnmiPath) -> Iterator[tuple[GnmiPath, Json]]:
         yield at, node
 
 
+def matching_leaves(tree: Tree, pattern: GnmiPath) -> Iterator[tuple[GnmiPath, Json]]:
+    """The leaves of ``tree`` that :func:`matches` selects with ``pattern``, found by walking down the
+    pattern instead of testing every leaf of the tree against it."""
+    yield from _matching(tree.root, pattern.elems, GnmiPath((), pattern.origin))
+
+
+def _matching(node: Any, elems: tuple[PathElem, ...], at: GnmiPath) -> Iterator[tuple[GnmiPath, Json]]:
+    if not elems:
+        yield from _leaves(node, at)
+        return
+    if not isinstance(node, dict):
+        return  # a leaf above the pattern's end: not selected
+    want, rest = elems[0], elems[1:]
+    names = list(node) if want.name == "*" else [want.name] if want.name in node else []
+    wanted = want.key_dict if want.keys else None
+    for name in names:
+        child = node[name]
+        if isinstance(child, KeyedList):
+            for ident, entry in child.entries.items():
+                keys = dict(zip(child.key_names, ident, strict=True))
+                if wanted is not None and (wanted.keys() != keys.keys()
+                                           or any(v != "*" and keys[k] != v for k, v in wanted.items())):
+                    continue
+                yield from _matching(entry, rest, at.child(name, keys))
+        elif wanted is None:  # a pattern element with keys selects list entries only
+            yield from _matching(child, rest, at.child(name))
+
+
 def matches(pattern: GnmiPath, path: GnmiPath) -> bool:
     """True when ``path`` lies at or under a node ``pattern`` (``*`` wildcards allowed) selects.
 

@@ -71,6 +71,26 @@ class KeyedList:
         return new
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copied(node: Any) -> Any:
+    """A deep copy of a tree node: what ``copy.deepcopy`` makes, several times faster (every commit to
+    a virtual device or the mock copies the device's whole tree)."""
+    kind = type(node)
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else _copied(v) for k, v in node.items()}
+    if kind is KeyedList:
+        new = KeyedList(node.key_names)
+        new.entries = {ident: _copied(entry) for ident, entry in node.entries.items()}
+        return new
+    if kind is list:
+        return [v if type(v) in _SCALARS else _copied(v) for v in node]
+    if kind in _SCALARS:
+        return node
+    return copy.deepcopy(node)
+
+
 def _key_text(value: Any) -> str:
     """Key values in paths are strings; JSON bodies may carry numbers or bools."""
     if isinstance(value, str):
@@ -307,7 +327,7 @@ class Tree:
         return tree
 
     def copy(self) -> Tree:
-        return Tree(copy.deepcopy(self.root), self.list_keys)
+        return Tree(_copied(self.root), self.list_keys)
 
     def to_json(self) -> dict[str, Any]:
         result = to_json(self.root)

@@ -54,8 +54,7 @@ from nwi.drivers.gnmi_codec import (
     ENCODING_NAMES,
     has_wildcard,
     join,
-    leaves,
-    matches,
+    matching_leaves,
     path_from_proto,
     path_to_proto,
     relative,
@@ -161,7 +160,7 @@ def updates_for(tree: Tree, full: GnmiPath, prefix: GnmiPath, encoding: str,
     """
     base = prefix if not has_wildcard(prefix) else GnmiPath((), prefix.origin)
     if encoding == "proto":
-        found = [(p, v) for p, v in leaves(tree, full.origin) if matches(full, p)]
+        found = list(matching_leaves(tree, full))
         if not found and tree.get(full) is not None:  # an empty container: matched, nothing to send
             return [], True
         ups = [gnmi_pb2.Update(path=path_to_proto(relative(p, base)), val=scalar_to_proto(v)) for p, v in found]

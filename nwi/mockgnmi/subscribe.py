@@ -42,8 +42,7 @@ from pygnmi.spec.v080 import gnmi_pb2
 from nwi.drivers.gnmi_codec import (
     has_wildcard,
     join,
-    leaves,
-    matches,
+    matching_leaves,
     path_from_proto,
     path_to_proto,
     relative,
@@ -51,8 +50,9 @@ from nwi.drivers.gnmi_codec import (
     value_to_proto,
 )
 from nwi.mockgnmi.service import Rpc, json_ietf_answer, now_ns, response_prefix
-from nwi.mockgnmi.target import Target
+from nwi.mockgnmi.target import Target, merged
 from nwi.path import GnmiPath
+from nwi.tree import Tree
 
 _LIST_MODE = gnmi_pb2.SubscriptionList.Mode
 _SUB_MODE = gnmi_pb2.SubscriptionMode
@@ -96,6 +96,8 @@ class Subscription:
                 rpc.abort(grpc.StatusCode.INVALID_ARGUMENT, f"subscription mode {s.mode} is not recognized "
                           "(TARGET_DEFINED, ON_CHANGE or SAMPLE)")
         self.updates_only = sl.updates_only
+        #: the data the leaves were last read from, and those leaves
+        self._read: tuple[tuple[Tree, Tree], list[dict[GnmiPath, Any]]] | None = None
         self.answer = json_ietf_answer(self.target, path_from_proto(sl.prefix, strip_modules=False))
         self.subs = [
             _Sub(
@@ -127,8 +129,14 @@ class Subscription:
         return gnmi_pb2.SubscribeResponse(update=notification)
 
     def _current(self) -> list[dict[GnmiPath, Any]]:
-        everything = list(leaves(self.target.everything()))
-        return [{p: v for p, v in everything if matches(s.path, p)} for s in self.subs]
+        """Each subscription's leaves now; the last ones again, without reading, while the data is the same
+        (a STREAM re-checks every ``poll_interval`` for changes behind the server's back: on a store that
+        has none, re-reading every leaf each second was most of a fleet's CPU)."""
+        sources = self.target.sources()
+        if self._read is None or any(a is not b for a, b in zip(sources, self._read[0], strict=True)):
+            tree = merged(*sources)
+            self._read = sources, [dict(matching_leaves(tree, s.path)) for s in self.subs]
+        return self._read[1]
 
     def snapshot(self) -> Iterator[Any]:
         """The current value of every subscribed leaf, one notification per subscription."""
@@ -150,8 +158,7 @@ class Subscription:
     def changes(self) -> Iterator[Any]:
         """What changed since the last answer: updates for changed leaves, deletes for removed ones."""
         for sub, current in zip(self.subs, self._current(), strict=True):
-            changed = {p: v for p, v in current.items() if sub.last.get(p, _MISSING) != v}
-            removed = [p for p in sub.last if p not in current]
+            changed, removed = _difference(sub.last, current)
             sub.last = current
             if changed or removed:
                 yield self._response(changed, removed)
@@ -193,8 +200,7 @@ class Subscription:
 
     def _tick(self, now: float) -> Iterator[Any]:
         for sub, current in zip(self.subs, self._current(), strict=True):
-            changed = {p: v for p, v in current.items() if sub.last.get(p, _MISSING) != v}
-            removed = [p for p in sub.last if p not in current]
+            changed, removed = _difference(sub.last, current)
             heartbeat = now >= sub.next_heartbeat
             if heartbeat:
                 sub.next_heartbeat = now + sub.heartbeat
@@ -211,6 +217,15 @@ class Subscription:
 
 
 _MISSING = object()
+
+
+def _difference(last: dict[GnmiPath, Any], current: dict[GnmiPath, Any]) -> tuple[dict[GnmiPath, Any],
+                                                                                  list[GnmiPath]]:
+    """The leaves that changed or appeared, and those that went."""
+    if current is last:
+        return {}, []
+    return ({p: v for p, v in current.items() if last.get(p, _MISSING) != v},
+            [p for p in last if p not in current])
 
 
 def _drain(requests: Iterator[Any], finished: Callable[[], None]) -> None:

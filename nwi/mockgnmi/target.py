@@ -118,11 +118,19 @@ class Target:
             return self._state
 
     def everything(self) -> Tree:
-        """Config and state merged (Get type ALL, subscriptions)."""
+        """Config and state merged (Get type ALL, subscriptions); like :meth:`config`, not to be modified."""
+        return merged(*self.sources())
+
+    def sources(self) -> tuple[Tree, Tree]:
+        """The config snapshot and the state tree, as they are now.
+
+        Both are replaced, never changed in place, when the data changes (a
+        datastore's snapshot is a new tree after each commit, and one that can
+        change behind the server's back reads a new tree each time): the same
+        two objects as before mean the same data.
+        """
         with self._lock:
-            merged = self.datastore.snapshot().copy()
-            merge_trees(merged.root, self._state.root)
-            return merged
+            return self.datastore.snapshot(), self._state
 
     def commit(self, build: Callable[[Tree], Transaction]) -> Transaction:
         """Build a transaction from the current config (e.g. to expand wildcard deletes) and commit it.
@@ -177,6 +185,15 @@ class Target:
     # ---- access ----------------------------------------------------------------------
     def authenticates(self, metadata: Iterable[tuple[str, Any]]) -> bool:
         return self.credentials is None or self.credentials.accepts(metadata)
+
+
+def merged(config: Tree, state: Tree) -> Tree:
+    """``config`` with ``state`` merged in (``config`` itself when there is no state: it is not modified)."""
+    if not state.root:
+        return config
+    out = config.copy()
+    merge_trees(out.root, state.root)
+    return out
 
 
 def merge_trees(dst: dict[str, Any], src: Mapping[str, Any]) -> None:

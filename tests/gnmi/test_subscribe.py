@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,9 +13,12 @@ import pytest
 from pygnmi.client import gNMIclient
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
+from nwi.drivers.base import Change, Op, Transaction
+from nwi.drivers.virtual import DeviceStore
 from nwi.mockgnmi import MockGnmiServer
+from nwi.mockgnmi.harness import memory_target
 from nwi.path import parse_path
-from tests.gnmi.helpers import PASSWORD, USER
+from tests.gnmi.helpers import IF_KEYS, PASSWORD, USER
 
 pytestmark = pytest.mark.protocol
 
@@ -272,3 +276,25 @@ def test_an_unknown_mode_is_invalid_argument(server: MockGnmiServer, request_lis
             sub.close()
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not recognized" in exc.value.details()
+
+
+def test_stream_sees_a_change_made_behind_the_servers_back(
+        servers: Callable[..., MockGnmiServer], clients: Callable[..., gNMIclient], tmp_path: Path) -> None:
+    """A file-backed store written by another process (here: another store on the same file) is re-read
+    every poll interval; a STREAM learns of the change although no Set reached the server."""
+    server = servers([memory_target("r2", username=USER, password=PASSWORD, list_keys=IF_KEYS,
+                                    state_dir=tmp_path)], poll_interval=0.1)
+    client = clients(server.port_of("r2"))
+    client.set(update=[("/interfaces/interface[name=eth0]/config/mtu", 1500)], encoding="json_ietf")
+    sub = client.subscribe2(subscribe={"subscription": [{"path": "/interfaces", "mode": "on_change"}],
+                                       "mode": "stream", "encoding": "json"})
+    try:
+        first = sub.get_update(timeout=WAIT)  # (pygnmi hands the snapshot over with its sync_response)
+        assert first["sync_response"] is True
+        assert leaf_updates(first)["interfaces/interface[name=eth0]/config/mtu"] == 1500, first
+        other = DeviceStore("r2", tmp_path, IF_KEYS)  # what another process on the same device file sees
+        other.commit(Transaction("r2", [Change(Op.UPDATE, parse_path("/interfaces/interface[name=eth0]/config/mtu"),
+                                               9000)]))
+        assert leaf_updates(sub.get_update(timeout=WAIT)) == {"interfaces/interface[name=eth0]/config/mtu": 9000}
+    finally:
+        sub.close()

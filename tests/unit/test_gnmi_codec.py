@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from nwi.drivers.gnmi_codec import path_from_proto, path_to_proto
+import pytest
+
+from nwi.drivers.gnmi_codec import leaves, matches, matching_leaves, path_from_proto, path_to_proto
 from nwi.path import parse_path
+from nwi.tree import Tree
 
 
 def test_path_round_trips_through_the_wire_form() -> None:
@@ -23,3 +26,32 @@ def test_a_message_never_shares_its_elements_with_another() -> None:
     first.elem[2].name = "changed"
     again = path_to_proto(parse_path("/service/vprn[service-name=v1]/bgp"))
     assert path_from_proto(again) == path
+
+
+MATCH_TREE = {
+    "interface": [{"name": "e1", "mtu": 9000, "subif": [{"index": 0, "vlan": 10}, {"index": 1, "vlan": 11}]},
+                  {"name": "e2", "mtu": 1500, "tags": ["a", "b"]}],
+    "system": {"name": "pe1", "ntp": {"server": [{"address": "10.0.0.1", "vrf": "mgmt", "prefer": True}]}},
+    "empty": {},
+}
+
+
+@pytest.mark.parametrize("pattern", [
+    "/", "/interface", "/interface[name=e1]", "/interface[name=*]/mtu", "/interface/subif[index=*]/vlan",
+    "/interface[name=e1]/subif[index=1]", "/interface[name=e3]", "/interface[mtu=9000]", "/*", "/*/name",
+    "/interface[name=*]/tags", "/interface[name=e2]/tags/x", "/system/ntp/server[address=*][vrf=*]",
+    "/system/ntp/server[address=10.0.0.1]", "/system[name=pe1]", "/empty", "/system/name/deeper",
+])
+def test_matching_leaves_are_the_leaves_that_match(pattern: str) -> None:
+    tree = Tree(list_keys={"interface": ("name",), "subif": ("index",), "server": ("address", "vrf")})
+    tree.update(parse_path("/"), MATCH_TREE)
+    path = parse_path(pattern)
+    assert list(matching_leaves(tree, path)) == [(p, v) for p, v in leaves(tree) if matches(path, p)]
+
+
+def test_matching_leaves_selects_what_it_should() -> None:
+    tree = Tree(list_keys={"interface": ("name",), "subif": ("index",), "server": ("address", "vrf")})
+    tree.update(parse_path("/"), MATCH_TREE)
+    found = dict(matching_leaves(tree, parse_path("/interface[name=*]/subif/vlan")))
+    assert found == {parse_path("/interface[name=e1]/subif[index=0]/vlan"): 10,
+                     parse_path("/interface[name=e1]/subif[index=1]/vlan"): 11}
