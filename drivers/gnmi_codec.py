@@ -18,7 +18,7 @@ from typing import Any
 from pygnmi.spec.v080 import gnmi_pb2
 
 from nwi.path import GnmiPath, PathElem
-from nwi.tree import KeyedList, Tree
+from nwi.tree import KeyedList, Tree, TreeError
 
 Json = Any
 
@@ -207,6 +207,34 @@ def _matching(node: Any, elems: tuple[PathElem, ...], at: GnmiPath) -> Iterator[
                 yield from _matching(entry, rest, at.child(name, keys))
         elif wanted is None:  # a pattern element with keys selects list entries only
             yield from _matching(child, rest, at.child(name))
+
+
+def matching_leaves_at(tree: Tree, pattern: GnmiPath, at: GnmiPath) -> list[tuple[GnmiPath, Json]] | None:
+    """The leaves of :func:`matching_leaves` that lie under the concrete path ``at`` (those a change at
+    ``at`` may have changed); None when ``at`` cannot be looked up as it is stored (keys addressing a
+    plain JSON list, which only a write converts)."""
+    node: Any = tree.root
+    for elem in at.elems:
+        child = node.get(elem.name) if isinstance(node, dict) else None
+        if elem.keys:
+            if child is None:
+                return []
+            if not isinstance(child, KeyedList):
+                return None
+            try:
+                child = child.entries.get(child.path_ident(elem.keys))
+            except TreeError:
+                return None
+        if child is None:
+            return []
+        node = child
+    here = GnmiPath(at.elems, pattern.origin)
+    n = len(at.elems)
+    if n >= len(pattern.elems):
+        return list(_leaves(node, here)) if matches(pattern, here) else []
+    if not matches(GnmiPath(pattern.elems[:n], pattern.origin), here):
+        return []
+    return list(_matching(node, pattern.elems[n:], here))
 
 
 def matches(pattern: GnmiPath, path: GnmiPath) -> bool:

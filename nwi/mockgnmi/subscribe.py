@@ -42,7 +42,9 @@ from pygnmi.spec.v080 import gnmi_pb2
 from nwi.drivers.gnmi_codec import (
     has_wildcard,
     join,
+    matches,
     matching_leaves,
+    matching_leaves_at,
     path_from_proto,
     path_to_proto,
     relative,
@@ -129,13 +131,28 @@ class Subscription:
         return gnmi_pb2.SubscribeResponse(update=notification)
 
     def _current(self) -> list[dict[GnmiPath, Any]]:
-        """Each subscription's leaves now; the last ones again, without reading, while the data is the same
-        (a STREAM re-checks every ``poll_interval`` for changes behind the server's back: on a store that
-        has none, re-reading every leaf each second was most of a fleet's CPU)."""
+        """Each subscription's leaves now.
+
+        Reading every leaf each time was most of a mock fleet's CPU: a STREAM
+        re-checks every ``poll_interval`` for changes behind the server's back,
+        and every Set changes a few leaves of a device of thousands. So the last
+        leaves are returned as they are while the data is the same, and, when
+        the only changes since are commits this target made, only the leaves
+        under their paths are read again. Anything else reads every leaf.
+        """
         sources = self.target.sources()
-        if self._read is None or any(a is not b for a, b in zip(sources, self._read[0], strict=True)):
-            tree = merged(*sources)
-            self._read = sources, [dict(matching_leaves(tree, s.path)) for s in self.subs]
+        if self._read is not None:
+            (config, state), last = self._read
+            if sources[0] is config and sources[1] is state:
+                return last
+            paths = self.target.commits_between(config, sources[0]) if sources[1] is state else None
+            if paths is not None:
+                followed = _followed(self.subs, last, paths, merged(*sources))
+                if followed is not None:
+                    self._read = sources, followed
+                    return followed
+        tree = merged(*sources)
+        self._read = sources, [dict(matching_leaves(tree, s.path)) for s in self.subs]
         return self._read[1]
 
     def snapshot(self) -> Iterator[Any]:
@@ -217,6 +234,36 @@ class Subscription:
 
 
 _MISSING = object()
+
+
+def _followed(subs: list[_Sub], last: list[dict[GnmiPath, Any]], paths: list[GnmiPath],
+              tree: Tree) -> list[dict[GnmiPath, Any]] | None:
+    """Each subscription's leaves after changes at ``paths`` (None: one could not be followed)."""
+    out = []
+    for sub, leaves in zip(subs, last, strict=True):
+        under = []
+        for path in paths:
+            if has_wildcard(path):
+                return None  # (a Set's paths are concrete once expanded; this keeps it so)
+            found = matching_leaves_at(tree, sub.path, path)
+            if found is None:
+                return None
+            if found or _overlaps(sub.path, path):
+                under.append((path.elems, found))
+        if not under:
+            out.append(leaves)
+            continue
+        kept = {p: v for p, v in leaves.items() if not any(p.elems[:len(e)] == e for e, _ in under)}
+        for _, found in under:
+            kept.update(found)
+        out.append(kept)
+    return out
+
+
+def _overlaps(pattern: GnmiPath, path: GnmiPath) -> bool:
+    """True when the subtree at ``path`` may hold leaves ``pattern`` selects (or held them)."""
+    n = min(len(pattern.elems), len(path.elems))
+    return matches(GnmiPath(pattern.elems[:n], pattern.origin), GnmiPath(path.elems[:n], pattern.origin))
 
 
 def _difference(last: dict[GnmiPath, Any], current: dict[GnmiPath, Any]) -> tuple[dict[GnmiPath, Any],

@@ -10,6 +10,7 @@ ON_CHANGE subscriptions wait on.
 
 from __future__ import annotations
 
+import collections
 import copy
 import hmac
 import threading
@@ -55,6 +56,16 @@ class Model:
     version: str = ""
 
 
+@dataclass(frozen=True)
+class Commit:
+    """One Set: the config snapshots before and after, and where its changes changed the data (its paths,
+    widened by :func:`_region`)."""
+
+    before: Tree
+    after: Tree
+    paths: tuple[GnmiPath, ...]
+
+
 class Target:
     """A named gNMI target.
 
@@ -97,6 +108,8 @@ class Target:
         self._lock = threading.RLock()
         self.changed = threading.Condition()
         self.version = 0
+        #: the last commits, for subscriptions that follow them instead of re-reading every leaf
+        self._commits: collections.deque[Commit] = collections.deque(maxlen=64)
         self.running = True
         #: client addresses (``ipv4:127.0.0.1:PORT``) seen so far: one per gRPC connection, so
         #: tests can tell whether a client reused its channel
@@ -139,10 +152,29 @@ class Target:
         tree the transaction is applied to.
         """
         with self._lock:
-            txn = build(self.datastore.snapshot())
+            before = self.datastore.snapshot()
+            txn = build(before)
             self.datastore.commit(txn)
-        self.notify()
+            self._commits.append(Commit(before, self.datastore.snapshot(), tuple(_region(c.path) for c in txn.changes)))
+            self.notify()
         return txn
+
+    def commits_between(self, old: Tree, new: Tree) -> list[GnmiPath] | None:
+        """The paths the commits from config snapshot ``old`` to ``new`` changed; None unless recent
+        commits lead from one to the other, each starting from the snapshot the one before left (then
+        nothing else changed the data: a file-backed store, which reads a new tree each time, never
+        qualifies)."""
+        with self._lock:
+            commits = list(self._commits)
+        paths: list[GnmiPath] = []
+        at = old
+        for c in commits:
+            if c.before is at:
+                paths.extend(c.paths)
+                at = c.after
+                if at is new:
+                    return paths
+        return None
 
     def set_state(self, path: GnmiPath, value: Any) -> None:
         """Replace read-only state at ``path`` (tests and devices files use it to simulate counters)."""
@@ -185,6 +217,16 @@ class Target:
     # ---- access ----------------------------------------------------------------------
     def authenticates(self, metadata: Iterable[tuple[str, Any]]) -> bool:
         return self.credentials is None or self.credentials.accepts(metadata)
+
+
+def _region(path: GnmiPath) -> GnmiPath:
+    """Where a change at ``path`` can change leaves: a write creates the list entries on its way, with
+    their key leaves (and a delete may take an emptied entry along), so the subtree from the first list
+    entry on the path."""
+    for i, elem in enumerate(path.elems):
+        if elem.keys:
+            return GnmiPath(path.elems[: i + 1], path.origin)
+    return path
 
 
 def merged(config: Tree, state: Tree) -> Tree:

@@ -110,7 +110,7 @@ class KubeApi:
         }
         try:
             # the answer is not made into a CoreV1Event model (0.24 ms of CPU per Event, one per object)
-            response = self.core.create_namespaced_event(key.namespace, body, _preload_content=False)
+            response: Any = self.core.create_namespaced_event(key.namespace, body, _preload_content=False)
             response.drain_conn()  # read to its end, so that the connection goes back to the pool
             response.release_conn()
         except ApiException as exc:  # an Event is best effort; the status already says it all
