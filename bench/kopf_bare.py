@@ -19,7 +19,7 @@ import kopf
 
 from nwi.kinds import CONFIG_KINDS, GROUP, VERSION
 from nwi.operator.diffbase import HandledInMemory
-from nwi.operator.handlers import FINALIZER, PREFIX
+from nwi.operator.handlers import configure
 from nwi.operator.kubeapi import load_client
 
 
@@ -29,12 +29,7 @@ def registry_for(expected: int, chunk_size: int | None) -> kopf.OperatorRegistry
 
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        # as nwi's start-up handler sets them (nwi.operator.handlers.build_registry)
-        settings.persistence.finalizer = FINALIZER
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-        settings.persistence.diffbase_storage = HandledInMemory()
-        settings.posting.enabled = False
-        settings.watching.chunk_size = chunk_size
+        configure(settings, HandledInMemory(), chunk_size)  # as nwi's start-up handler sets them
 
     for kind in CONFIG_KINDS.values():
         res: dict[str, Any] = {"group": GROUP, "version": VERSION, "plural": kind.plural, "registry": registry}

@@ -21,7 +21,7 @@ from nwi.operator.kubeapi import LIST_PAGE
 
 PREFIX = GROUP  # kopf's annotations and finalizer live under nwi's group, not kopf.zalando.org
 MARKER = f"{PREFIX}/kopf-managed"  # kopf's mark of a prefix its storages use (see mark_managed)
-__all__ = ["FINALIZER", "MARKER", "PREFIX", "build_registry", "mark_managed"]
+__all__ = ["FINALIZER", "MARKER", "PREFIX", "build_registry", "configure", "mark_managed"]
 #: seconds before kopf runs a failed start-up again (kopf's default is 60): listing the objects fails
 #: while a restarting apiserver has not registered the CRDs yet, which lasts seconds, not a minute
 STARTUP_RETRY = 2.0
@@ -68,19 +68,25 @@ def _add_marker(raw: kopf.RawBody) -> None:
     meta["annotations"] = {**(meta.get("annotations") or {}), MARKER: "yes"}
 
 
+def configure(settings: kopf.OperatorSettings, diffbase: kopf.DiffBaseStorage,
+              chunk_size: int | None = LIST_PAGE) -> None:
+    """kopf's settings as nwi runs it (also what ``bench.kopf_bare`` measures kopf alone with)."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = diffbase  # in memory: see nwi.operator.diffbase
+    settings.posting.enabled = False  # nwi posts its own Events (applied, failed, drifted, blocked)
+    # kopf's own list, page by page as nwi's priming list: unpaged, 100k objects arrive as one response
+    # (about 250 MB of text), and the next page is asked for only once the last one is dispatched
+    settings.watching.chunk_size = chunk_size
+
+
 def build_registry(ctl: Controller, api_client: client.ApiClient) -> kopf.OperatorRegistry:
     cfg = ctl.cfg
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry, backoff=STARTUP_RETRY)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        settings.persistence.finalizer = FINALIZER
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-        settings.persistence.diffbase_storage = ctl.diffbase  # in memory: see nwi.operator.diffbase
-        settings.posting.enabled = False  # nwi posts its own Events (applied, failed, drifted, blocked)
-        # kopf's own list, page by page as nwi's priming list: unpaged, 100k objects arrive as one response
-        # (about 250 MB of text), and the next page is asked for only once the last one is dispatched
-        settings.watching.chunk_size = LIST_PAGE
+        configure(settings, ctl.diffbase)
         if cfg.selector:
             for kind in CONFIG_KINDS.values():  # server-side: a shard never even receives other objects
                 settings.watching.label_selectors[(GROUP, kind.plural)] = cfg.selector
