@@ -73,6 +73,7 @@ class ObjectIndex:
         self._entries: dict[ObjectKey, Entry] = {}
         self._dependents: dict[ObjectKey, set[ObjectKey]] = defaultdict(set)
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._trackers: list[set[ObjectKey]] = []
 
     # ---- updates -------------------------------------------------------------------------
     def upsert(self, entry: Entry) -> None:
@@ -81,6 +82,9 @@ class ObjectIndex:
             old = self._entries.get(entry.key)
             if old is entry:
                 return  # the entry indexed already: nothing changed, nobody to wake
+            if old is None or old.obj is not entry.obj or old.deleting != entry.deleting:
+                for touched in self._trackers:
+                    touched.add(entry.key)
             if old is not None:
                 self._unlink(old)
                 if old.status_version > entry.status_version:
@@ -96,7 +100,26 @@ class ObjectIndex:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._unlink(old)
+                for touched in self._trackers:
+                    touched.add(key)
         self._notify()
+
+    def track(self) -> Callable[[], set[ObjectKey]]:
+        """A function that returns the keys whose object was added, changed (a new object, or deleting)
+        or removed since it was last called (first call: every key), for consumers that keep something per
+        object: at 100k objects, going through every entry each second is a core's tenth for nothing."""
+        touched: set[ObjectKey] = set()
+        with self._lock:
+            touched.update(self._entries)
+            self._trackers.append(touched)
+
+        def drain() -> set[ObjectKey]:
+            with self._lock:
+                out = set(touched)
+                touched.clear()
+            return out
+
+        return drain
 
     def _unlink(self, entry: Entry) -> None:
         if entry.obj is None:

@@ -148,3 +148,30 @@ def test_stream_loss_reconnects_and_resyncs(lab: tuple[MockGnmiServer, Any], mon
         assert target.rpcs.get("Get", 0) == 0
     finally:
         watch.stop()
+
+
+def test_plans_follow_the_objects_that_changed_as_a_fresh_watch_would_see_them() -> None:
+    """Objects added, moved to another list, deleted or deleting, and a Device removed: each refresh's
+    plans are what a watch started afresh over the same index computes."""
+    index, devices = ObjectIndex(), DeviceIndex()
+    devices.upsert(_device(1))
+    watch = DriftWatch(index, devices, NS, lambda obj: None, lambda keys: None)  # type: ignore[arg-type,return-value]
+
+    def fresh() -> dict[str, Any]:
+        return {d: (p.paths, p.keys) for d, p in DriftWatch(index, devices, NS, lambda obj: None,  # type: ignore
+                                                            lambda keys: None).plans().items()}
+
+    def plans() -> dict[str, Any]:
+        return {d: (p.paths, p.keys) for d, p in watch.plans().items()}
+
+    objs = [_object(f"if{i}", f"/interfaces/interface[name=eth{i}]/config", {"mtu": 1500}) for i in range(5)]
+    for obj in objs:
+        _ready(index, obj)
+    assert plans() == fresh() and plans()["default/r1"][0] == {parse_path("/interfaces/interface[name=*]/config")}
+    _ready(index, _object("if0", "/system/config", {"hostname": "moved"}))  # another list now
+    index.upsert(Entry(objs[1].key, objs[1], index.get(objs[1].key).status, deleting=True))  # type: ignore[union-attr]
+    index.remove(objs[2].key)
+    assert plans() == fresh()
+    assert plans()["default/r1"][1] == {objs[0].key, objs[3].key, objs[4].key}
+    devices.remove(ObjectKey("Device", NS, "r1"))
+    assert plans() == fresh() == {}
