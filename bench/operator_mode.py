@@ -159,8 +159,8 @@ class ReadyWatch:
                 time.sleep(0.5)
 
     def ready(self) -> int:
-        # counted as events arrive: the waiting thread asks after every event, and summing 10k phases
-        # each time was most of the benchmark's own CPU, taken from the machine the operator runs on
+        # counted as events arrive: the waiting thread asks after every event, and summing every phase
+        # each time would cost the benchmark CPU in proportion to the objects, per event
         with self.changed:
             return self._ready
 
