@@ -108,8 +108,9 @@ class Target:
         self._lock = threading.RLock()
         self.changed = threading.Condition()
         self.version = 0
-        #: the last commits, for subscriptions that follow them instead of re-reading every leaf
-        self._commits: collections.deque[Commit] = collections.deque(maxlen=64)
+        #: the last commits, for subscriptions that follow them instead of re-reading every leaf (a stream
+        #: reads after every change, so it is a commit or two behind; each entry keeps two trees alive)
+        self._commits: collections.deque[Commit] = collections.deque(maxlen=8)
         self.running = True
         #: client addresses (``ipv4:127.0.0.1:PORT``) seen so far: one per gRPC connection, so
         #: tests can tell whether a client reused its channel
