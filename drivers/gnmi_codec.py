@@ -209,10 +209,18 @@ def _matching(node: Any, elems: tuple[PathElem, ...], at: GnmiPath) -> Iterator[
             yield from _matching(child, rest, at.child(name))
 
 
+def overlaps(pattern: GnmiPath, at: GnmiPath) -> bool:
+    """True when the subtree at ``at`` may hold leaves ``pattern`` selects (the one lies in the other)."""
+    n = min(len(pattern.elems), len(at.elems))
+    return matches(GnmiPath(pattern.elems[:n], pattern.origin), GnmiPath(at.elems[:n], pattern.origin))
+
+
 def matching_leaves_at(tree: Tree, pattern: GnmiPath, at: GnmiPath) -> list[tuple[GnmiPath, Json]] | None:
     """The leaves of :func:`matching_leaves` that lie under the concrete path ``at`` (those a change at
     ``at`` may have changed); None when ``at`` cannot be looked up as it is stored (keys addressing a
     plain JSON list, which only a write converts)."""
+    if not overlaps(pattern, at):
+        return []
     node: Any = tree.root
     for elem in at.elems:
         child = node.get(elem.name) if isinstance(node, dict) else None
@@ -230,10 +238,8 @@ def matching_leaves_at(tree: Tree, pattern: GnmiPath, at: GnmiPath) -> list[tupl
         node = child
     here = GnmiPath(at.elems, pattern.origin)
     n = len(at.elems)
-    if n >= len(pattern.elems):
-        return list(_leaves(node, here)) if matches(pattern, here) else []
-    if not matches(GnmiPath(pattern.elems[:n], pattern.origin), here):
-        return []
+    if n >= len(pattern.elems):  # ``at`` is inside what the pattern selects: every leaf under it
+        return list(_leaves(node, here))
     return list(_matching(node, pattern.elems[n:], here))
 
 

@@ -42,9 +42,9 @@ from pygnmi.spec.v080 import gnmi_pb2
 from nwi.drivers.gnmi_codec import (
     has_wildcard,
     join,
-    matches,
     matching_leaves,
     matching_leaves_at,
+    overlaps,
     path_from_proto,
     path_to_proto,
     relative,
@@ -245,11 +245,12 @@ def _followed(subs: list[_Sub], last: list[dict[GnmiPath, Any]], paths: list[Gnm
         for path in paths:
             if has_wildcard(path):
                 return None  # (a Set's paths are concrete once expanded; this keeps it so)
+            if not overlaps(sub.path, path):
+                continue  # nothing this subscription selects lies there
             found = matching_leaves_at(tree, sub.path, path)
             if found is None:
                 return None
-            if found or _overlaps(sub.path, path):
-                under.append((path.elems, found))
+            under.append((path.elems, found))
         if not under:
             out.append(leaves)
             continue
@@ -258,12 +259,6 @@ def _followed(subs: list[_Sub], last: list[dict[GnmiPath, Any]], paths: list[Gnm
             kept.update(found)
         out.append(kept)
     return out
-
-
-def _overlaps(pattern: GnmiPath, path: GnmiPath) -> bool:
-    """True when the subtree at ``path`` may hold leaves ``pattern`` selects (or held them)."""
-    n = min(len(pattern.elems), len(path.elems))
-    return matches(GnmiPath(pattern.elems[:n], pattern.origin), GnmiPath(path.elems[:n], pattern.origin))
 
 
 def _difference(last: dict[GnmiPath, Any], current: dict[GnmiPath, Any]) -> tuple[dict[GnmiPath, Any],
