@@ -75,9 +75,10 @@ class KubeStatusSink:
         if entry is None:
             return  # deleted meanwhile: nothing to report on
         before = entry.status
-        if before.to_dict() == status.to_dict():
+        stored, wanted = before.to_dict(), status.to_dict()
+        if stored == wanted:
             return
-        version = self.api.patch_status(key, replacing(before.to_dict(), status.to_dict()))
+        version = self.api.patch_status(key, replacing(stored, wanted))
         if version is None:
             return
         self.index.set_status(key, status, version)
