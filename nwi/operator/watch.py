@@ -208,15 +208,16 @@ class DriftWatch:
             inventory = Inventory(self.devices.all(), (), self.inventory_namespace, strict=True, environ={})
             dirty: set[str] = set()
             for key in touched:
-                old = self._resolved.pop(key, None)
+                old = self._resolved.get(key)
                 if old is not None and old.device_id is not None:
                     dirty.add(old.device_id)
                     self._on_device[old.device_id].pop(key, None)
                 entry = self.index.get(key)
                 if entry is None or entry.obj is None or entry.deleting:
+                    self._resolved.pop(key, None)
                     continue
                 known = _resolve(entry.obj, inventory)
-                self._resolved[key] = known
+                self._resolved[key] = known  # replaced, never missing meanwhile: covers() reads it unlocked
                 if known.device_id is not None:
                     dirty.add(known.device_id)
                     self._on_device.setdefault(known.device_id, {})[key] = known
