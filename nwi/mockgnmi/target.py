@@ -132,7 +132,7 @@ class Target:
             return self._state
 
     def everything(self) -> Tree:
-        """Config and state merged (Get type ALL, subscriptions); like :meth:`config`, not to be modified."""
+        """Config and state merged (Get type ALL); like :meth:`config`, not to be modified."""
         return merged(*self.sources())
 
     def sources(self) -> tuple[Tree, Tree]:
