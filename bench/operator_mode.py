@@ -25,6 +25,7 @@ devices are the same mock gNMI fleet as the CLI measurements. One run gives:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -36,8 +37,9 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -332,16 +334,40 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def measure(objects: int, devices: int, timeout: float = 900.0, workers: int = 16, profile: Path | None = None,
-            restart: bool = True, drift: bool = True, floor: bool = True) -> dict[str, Any]:
-    """One operator run (see the module docstring); every figure as measured, targets not asserted here."""
+@dataclass
+class Cluster:
+    """A fresh apiserver and mock fleet for one run, nwi installed (see :func:`fresh_cluster`)."""
+
+    kube: Any  # the harness module
+    server: Any
+    fleet: Any
+    spec: FleetSpec
+    work: Path
+    device_docs: list[dict[str, Any]]
+    #: the run's figures, started with its size and the load average before anything started
+    result: dict[str, Any]
+
+
+@contextlib.contextmanager
+def fresh_cluster(objects: int, devices: int, workers: int, prefix: str) -> Iterator[Cluster]:
+    """etcd + kube-apiserver and a mock fleet for ``objects`` over ``devices``, with nwi's CRDs, the namespace
+    and the Devices installed; the load average is recorded before the start and after the stop."""
     kube = _harness()
     spec = FleetSpec(objects, devices)
-    work = Path(tempfile.mkdtemp(prefix="nwi-bench-operator-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     result: dict[str, Any] = {"objects": objects, "devices": devices, "workers": workers,
                               "load_avg": {"start": _load()}}
     with kube.KubeApiServer() as server, running_fleet(spec.device_names(), USERNAME, PASSWORD) as fleet:
-        install(server, spec, fleet.ports, work)
+        yield Cluster(kube, server, fleet, spec, work, install(server, spec, fleet.ports, work), result)
+    result["load_avg"]["end"] = _load()
+
+
+def measure(objects: int, devices: int, timeout: float = 900.0, workers: int = 16, profile: Path | None = None,
+            restart: bool = True, drift: bool = True, floor: bool = True) -> dict[str, Any]:
+    """One operator run (see the module docstring); every figure as measured, targets not asserted here."""
+    with fresh_cluster(objects, devices, workers, "nwi-bench-operator-") as cluster:
+        kube, server, fleet, spec, work, result = (cluster.kube, cluster.server, cluster.fleet, cluster.spec,
+                                                   cluster.work, cluster.result)
         configs = work / "configs.yaml"
         _write_configs(configs, config_docs(spec))
         watch = ReadyWatch(server, NAMESPACE)
@@ -378,7 +404,6 @@ def measure(objects: int, devices: int, timeout: float = 900.0, workers: int = 1
         watch.stop()
         if floor:
             result["floor"] = measure_floor(server, objects, workers)
-    result["load_avg"]["end"] = _load()
     result["log"] = str(op.log)
     return result
 

@@ -52,25 +52,22 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.fleet import running_fleet
-from bench.intents import NAMESPACE, PASSWORD, USERNAME, FleetSpec, config_docs, write_tree
+from bench.intents import NAMESPACE, config_docs, write_tree
 from bench.operator_mode import (
     PLURAL,
     REPO,
     OperatorProcess,
     _diff,
     _harness,
-    _load,
     _metric,
     _rss_mb,
     api_writes,
-    install,
+    fresh_cluster,
 )
 from nwi.kinds import GROUP, VERSION
 
@@ -229,13 +226,10 @@ def measure_kopf_alone(server: Any, work: Path, objects: int, settle_s: float) -
 def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float = 10.0,
                 tracemalloc: Path | None = None, kopf_alone: bool = True) -> dict[str, Any]:
     """One size: fresh apiserver and fleet, the objects seeded Ready, then an operator started over them."""
-    kube = _harness()
-    spec = FleetSpec(objects, devices)
-    work = Path(tempfile.mkdtemp(prefix="nwi-bench-scale-"))
-    result: dict[str, Any] = {"objects": objects, "devices": devices, "workers": workers,
-                              "load_avg": {"start": _load()}}
-    with kube.KubeApiServer() as server, running_fleet(spec.device_names(), USERNAME, PASSWORD) as fleet:
-        device_docs = install(server, spec, fleet.ports, work)
+    with fresh_cluster(objects, devices, workers, "nwi-bench-scale-") as cluster:
+        kube, server, fleet, spec, work, result, device_docs = (
+            cluster.kube, cluster.server, cluster.fleet, cluster.spec, cluster.work, cluster.result,
+            cluster.device_docs)
         server.kubectl("create", "namespace", "bench-empty")
         docs = config_docs(spec)
         src = work / "intents"
@@ -286,7 +280,6 @@ def measure_one(objects: int, devices: int, workers: int = 16, settle_s: float =
             op.stop()
         if kopf_alone:
             result["kopf_alone"] = measure_kopf_alone(server, work, objects, settle_s)
-    result["load_avg"]["end"] = _load()
     result["log"] = str(op.log)
     return result
 
