@@ -16,6 +16,7 @@ API: its requests wait for credentials that never come).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import random
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+import uvloop
 from kopf._core.engines.peering import detect_own_id  # kopf.run's identity; kopf exports no public helper
 
 from nwi.operator import memtrace
@@ -108,17 +110,21 @@ def run(cfg: OperatorConfig, verbose: bool = False, debug: bool = False) -> None
         log.info("nwi operator: %s, selector %r, drift every %gs, peering %s (priority %d)",
                  f"namespaces {namespaces}" if namespaces else "cluster-wide", cfg.selector, cfg.drift_interval,
                  "off" if cfg.standalone else repr(cfg.peering or "default"), priority)
-        kopf.run(
-            registry=registry,
-            clusterwide=not namespaces,
-            namespaces=namespaces,
-            standalone=cfg.standalone or None,
-            peering_name=cfg.peering,
-            priority=priority,
-            identity=identity,
-            stop_flag=kopf_run.stop,
-            liveness_endpoint=cfg.liveness_endpoint(),
-        )
+        # uvloop, as kopf's own command line runs it: kopf's watch streams, patches and their TLS are
+        # the event loop's work, and uvloop does that I/O in C instead of asyncio's Python
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as loop_runner:
+            kopf.run(
+                loop=loop_runner.get_loop(),
+                registry=registry,
+                clusterwide=not namespaces,
+                namespaces=namespaces,
+                standalone=cfg.standalone or None,
+                peering_name=cfg.peering,
+                priority=priority,
+                identity=identity,
+                stop_flag=kopf_run.stop,
+                liveness_endpoint=cfg.liveness_endpoint(),
+            )
 
     signalled = threading.Event()
     current: list[KopfRun] = []
