@@ -53,7 +53,9 @@ Choices worth knowing:
   ON_CHANGE per path, on the session's channel; its updates come back leaf by
   leaf as :class:`Telemetry`. The request stream stays open while the
   subscription lives (a half-closed stream ends it on many targets, the mock
-  among them); :meth:`Subscription.cancel` ends it from another thread.
+  among them); :meth:`Subscription.cancel` ends it from another thread. A
+  thread waiting on an idle stream wakes once a second, not ten times
+  (:data:`STREAM_WAKEUP`).
 * **Reads** strip RFC 7951 module prefixes from member names under JSON_IETF
   (``openconfig-interfaces:config`` -> ``config``), so that what is read back
   compares equal to what was written without them.
@@ -76,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import any_pb2
+from grpc import _common as grpc_common  # private: see STREAM_WAKEUP
 from grpc_status import rpc_status
 from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.spec.v080 import gnmi_pb2
@@ -109,6 +112,17 @@ if TYPE_CHECKING:
 # and stdout belongs to the CLI's output. Lower this logger's level to see pygnmi's own messages.
 logging.getLogger("pygnmi.client").setLevel(logging.CRITICAL + 1)
 log = logging.getLogger(__name__)
+
+#: how often a thread blocked on a gRPC stream wakes while nothing arrives (seconds). grpc's blocking
+#: iterators wait in slices of ``grpc._common.MAXIMUM_WAIT_TIMEOUT`` (0.1 s) so that a main thread
+#: blocked on one still runs its signal handlers (grpc issue 19464); a response still wakes the
+#: waiter at once. An idle Subscribe stream waits for good: at 0.1 s, 100 of them kept 5.5 % of a core
+#: busy waking up (``python -m bench.idle_streams``), an operator watching 1,000 devices half a core.
+#: Once a second still lets Ctrl-C through promptly. grpc offers no public setting for it.
+#: (A grpcio without the constant keeps its own pace; tests/gnmi/test_subscribe.py notices.)
+STREAM_WAKEUP = 1.0
+if hasattr(grpc_common, "MAXIMUM_WAIT_TIMEOUT"):
+    grpc_common.MAXIMUM_WAIT_TIMEOUT = STREAM_WAKEUP
 
 _UNREACHABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 #: how a first request on a new channel fails when no connection could be made
