@@ -116,10 +116,10 @@ log = logging.getLogger(__name__)
 #: how often a thread blocked on a gRPC stream wakes while nothing arrives (seconds). grpc's blocking
 #: iterators wait in slices of ``grpc._common.MAXIMUM_WAIT_TIMEOUT`` (0.1 s) so that a main thread
 #: blocked on one still runs its signal handlers (grpc issue 19464); a response still wakes the
-#: waiter at once. An idle Subscribe stream waits for good: at 0.1 s, 100 of them kept 5.5 % of a core
+#: waiter at once. An idle Subscribe stream waits for good: at 0.1 s, 100 of them kept 4.95 % of a core
 #: busy waking up (``python -m bench.idle_streams``), an operator watching 1,000 devices half a core.
 #: Once a second still lets Ctrl-C through promptly. grpc offers no public setting for it.
-#: (A grpcio without the constant keeps its own pace; tests/gnmi/test_subscribe.py notices.)
+#: (A grpcio without the constant keeps its own pace; tests/gnmi/test_driver_subscribe.py notices.)
 STREAM_WAKEUP = 1.0
 if hasattr(grpc_common, "MAXIMUM_WAIT_TIMEOUT"):
     grpc_common.MAXIMUM_WAIT_TIMEOUT = STREAM_WAKEUP

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,12 @@ import grpc
 from grpc_status import rpc_status
 from pygnmi.client import gNMIclient, gNMIException
 from pygnmi.spec.v080 import gnmi_pb2
+
+from nwi.drivers.base import ConnectionParams
+from nwi.drivers.gnmi import GnmiDriver
+from nwi.drivers.virtual import DeviceStore
+from nwi.mockgnmi import running
+from nwi.mockgnmi.target import Target
 
 USER, PASSWORD = "admin", "s3cret-pw"
 IF_KEYS = {"interface": ("name",), "subinterface": ("index",)}
@@ -44,3 +52,15 @@ def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+@contextlib.contextmanager
+def connected(store: DeviceStore) -> Iterator[GnmiDriver]:
+    """A connected gNMI driver for a mock server serving ``store`` as target r1."""
+    with running([Target("r1", store, port=0)]) as srv:
+        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
+        driver.connect()
+        try:
+            yield driver
+        finally:
+            driver.close()

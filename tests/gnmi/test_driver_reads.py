@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-from nwi.drivers.base import ConnectionParams, Transaction
-from nwi.drivers.gnmi import GnmiDriver
+from nwi.drivers.base import Transaction
 from nwi.drivers.virtual import DeviceStore
-from nwi.mockgnmi import running
-from nwi.mockgnmi.target import Target
 from nwi.path import parse_path as P
 from nwi.tree import Tree
-
-
-@contextlib.contextmanager
-def connected(store: DeviceStore) -> Iterator[GnmiDriver]:
-    """A connected gNMI driver for a mock server serving ``store`` as target r1."""
-    with running([Target("r1", store, port=0)]) as srv:
-        driver = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
-        driver.connect()
-        try:
-            yield driver
-        finally:
-            driver.close()
+from tests.gnmi.helpers import connected
 
 
 class CountingStore(DeviceStore):

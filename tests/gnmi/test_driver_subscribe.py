@@ -12,25 +12,19 @@ from typing import Any
 import pytest
 from grpc import _common as grpc_common
 
-from nwi.drivers.base import Change, ConnectionParams, Op, Transaction
+from nwi.drivers.base import Change, Op, Transaction
 from nwi.drivers.gnmi import STREAM_WAKEUP, GnmiDriver, Telemetry
 from nwi.drivers.virtual import DeviceStore
-from nwi.mockgnmi import running
-from nwi.mockgnmi.target import Target
 from nwi.path import parse_path as P
+from tests.gnmi.helpers import connected
 
 CUSTOMER = P("/service/customer[customer-name=c1]")
 
 
 @pytest.fixture
 def driver() -> Iterator[GnmiDriver]:
-    with running([Target("r1", DeviceStore("r1", None), port=0)]) as srv:
-        d = GnmiDriver("r1", ConnectionParams("127.0.0.1", srv.port_of("r1"), insecure=True))
-        d.connect()
-        try:
-            yield d
-        finally:
-            d.close()
+    with connected(DeviceStore("r1", None)) as d:
+        yield d
 
 
 def test_grpc_still_has_the_wait_slice_nwi_widens() -> None:
